@@ -1,0 +1,44 @@
+# ringfence_add_module(<name> SOURCES <file>... [INCLUDE_DIRS <dir>...]
+#                      [DEFINES <NAME[=VALUE]>...] [OPT_LEVEL <0|1|2|3|s|z>]
+#                      [OUTPUT_DIR <dir>])
+#
+# Builds <name>.rfm from C/C++ sources (or one .wasm) with `ringfence build`
+# and adds a target <name> that is built by default. The module file's path
+# is the target's RINGFENCE_MODULE_FILE property:
+#   $<TARGET_PROPERTY:<name>,RINGFENCE_MODULE_FILE>
+# The `ringfence` executable used is the target ringfence::cli.
+function(ringfence_add_module name)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "OPT_LEVEL;OUTPUT_DIR" "SOURCES;INCLUDE_DIRS;DEFINES")
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "ringfence_add_module(${name}): SOURCES is required")
+  endif()
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  set(output ${ARG_OUTPUT_DIR}/${name}.rfm)
+  set(sources)
+  foreach(source IN LISTS ARG_SOURCES)
+    get_filename_component(source ${source} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND sources ${source})
+  endforeach()
+  set(flags --name ${name})
+  foreach(dir IN LISTS ARG_INCLUDE_DIRS)
+    get_filename_component(dir ${dir} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND flags -I ${dir})
+  endforeach()
+  foreach(define IN LISTS ARG_DEFINES)
+    list(APPEND flags -D ${define})
+  endforeach()
+  if(ARG_OPT_LEVEL)
+    list(APPEND flags -O ${ARG_OPT_LEVEL})
+  endif()
+  add_custom_command(
+    OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${ARG_OUTPUT_DIR}
+    COMMAND ringfence::cli build ${sources} -o ${output} ${flags} --quiet
+    DEPENDS ${sources} ringfence::cli ${RINGFENCE_SDK_DEPENDS}
+    COMMENT "Building ringfence module ${name}"
+    VERBATIM)
+  add_custom_target(${name} ALL DEPENDS ${output})
+  set_target_properties(${name} PROPERTIES RINGFENCE_MODULE_FILE ${output})
+endfunction()

@@ -1,0 +1,104 @@
+// Module: a loaded module file.
+//
+// A module file (built by `ringfence build` or ringfence_add_module) holds a
+// descriptor and the module's native code. Loading checks the file's format,
+// integrity and ABI version before any of its code is mapped; a file that is
+// not a module, is truncated or corrupt, was built for another ABI, or needs
+// a host service this host lacks is refused with a Status, never a crash.
+//
+// Trust: a module file is native code. Its sandbox protects the host from the
+// module's bugs (wild pointers, traps, runaway recursion), not from a file
+// crafted outside the toolchain. Load files you built.
+//
+// Ownership and threads: a Module is immutable after Load and shared by the
+// compartments created from it (shared_ptr); it may be used from any thread.
+#ifndef RINGFENCE_MODULE_FILE_H_
+#define RINGFENCE_MODULE_FILE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringfence/status.h"
+#include "ringfence/value.h"
+
+struct rf_module_abi;
+
+namespace ringfence {
+
+struct ExportInfo {
+  std::string name;
+  Signature signature;
+};
+
+struct ImportInfo {
+  std::string module;  // "ringfence" or "wasi_snapshot_preview1"
+  std::string name;
+  Signature signature;
+};
+
+struct MemoryInfo {
+  uint32_t initial_pages = 0;  // 64 KiB pages
+  uint32_t max_pages = 0;      // declared maximum (65536 if none)
+};
+
+// What a module file says about itself.
+struct ModuleDescriptor {
+  std::string name;
+  uint32_t abi_version = 0;
+  std::string content_hash;  // "sha256:<hex>" of the module's wasm code
+  std::vector<ExportInfo> exports;
+  std::vector<ImportInfo> imports;
+  std::optional<MemoryInfo> memory;
+  uint32_t function_count = 0;
+  std::string built_by;
+
+  std::string ToJson(int indent = -1) const;
+  static StatusOr<ModuleDescriptor> FromJson(std::string_view json);
+};
+
+class Module {
+ public:
+  // Loads a module file. Errors: kIoError (unreadable), kNotAModule (wrong
+  // magic, truncated, corrupt, bad descriptor), kAbiMismatch, kMissingImport,
+  // kLoadFailed (native code refused by the dynamic loader).
+  static StatusOr<std::shared_ptr<const Module>> Load(const std::string& path);
+  // Same, from the file's bytes; `origin` names it in messages.
+  static StatusOr<std::shared_ptr<const Module>> LoadFromBytes(
+      std::span<const uint8_t> bytes, const std::string& origin);
+
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const ModuleDescriptor& descriptor() const { return descriptor_; }
+  const std::string& name() const { return descriptor_.name; }
+  // Index into descriptor().exports, or nullopt.
+  std::optional<uint32_t> FindExport(std::string_view name) const;
+
+  // Internal: used by compartments and the fault handler.
+  const rf_module_abi& abi() const { return *abi_; }
+  bool ContainsCode(uintptr_t pc) const { return pc >= code_begin_ && pc < code_end_; }
+  // Name of the module function containing `pc` (demangled where it is a
+  // C++ name), or "" if unknown.
+  std::string FunctionAt(uintptr_t pc) const;
+
+ private:
+  Module() = default;
+
+  ModuleDescriptor descriptor_;
+  void* library_ = nullptr;  // dlopen handle
+  const rf_module_abi* abi_ = nullptr;
+  uintptr_t code_begin_ = 0;
+  uintptr_t code_end_ = 0;
+  // Module function entry addresses, sorted, and their names.
+  std::vector<std::pair<uintptr_t, const char*>> functions_;
+};
+
+}  // namespace ringfence
+
+#endif  // RINGFENCE_MODULE_FILE_H_

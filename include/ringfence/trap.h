@@ -1,0 +1,49 @@
+// Trap: a module fault turned into a value.
+//
+// A call into module code returns its value, a Trap or an error Status
+// (see result.h). A Trap says what the module did wrong; the compartment it
+// happened in is dead by the time the caller holds the Trap and comes back
+// from its module's pristine state on the next call.
+#ifndef RINGFENCE_TRAP_H_
+#define RINGFENCE_TRAP_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ringfence {
+
+enum class TrapKind {
+  kOutOfBounds,           // memory or table access outside the module's window
+  kUnreachable,           // `unreachable`, abort(), __builtin_trap()
+  kDivideByZero,          // integer division or remainder by zero
+  kIntegerOverflow,       // INT_MIN / -1, or a float too large to truncate
+  kInvalidConversion,     // NaN converted to an integer
+  kIndirectCallMismatch,  // call through a null or wrongly typed function
+  kStackExhausted,        // native stack guard hit (unbounded recursion)
+  kUncaughtException,     // wasm exception nobody caught
+  kExit,                  // exit()/proc_exit from module code; see exit_code
+  kMemoryLimit,           // instance needs more memory than allowed
+};
+
+// Stable lower-case name, e.g. "out-of-bounds", "divide-by-zero".
+std::string_view TrapKindName(TrapKind kind);
+
+struct Trap {
+  TrapKind kind = TrapKind::kUnreachable;
+  std::string module;      // module name
+  std::string export_name; // export the call entered through ("" if none)
+  std::string function;    // module function it happened in, if known
+  // Window offset of the faulting access, for memory faults inside the window.
+  std::optional<uint64_t> offset;
+  int32_t exit_code = 0;   // for kExit
+
+  // One line for people: "trap: divide-by-zero in calc.divide (function
+  // div_impl)". Starts with "trap:".
+  std::string ToString() const;
+};
+
+}  // namespace ringfence
+
+#endif  // RINGFENCE_TRAP_H_

@@ -1,0 +1,153 @@
+/* The binary contract between a loaded module file and the ringfence host.
+ *
+ * Every module file carries a shared object built from wasm2c output plus the
+ * module-side runtime (module_shim.c) and a generated glue file. The host
+ * dlopen()s it and calls ringfence_module_v1(), handing over the host's
+ * function table and receiving the module's. Nothing else crosses: the shared
+ * object has no undefined references to the host, only to libc and libm.
+ *
+ * This header is C so that module-side code (compiled by the module build
+ * driver) and the host (C++) share one definition. Bump
+ * RF_MODULE_ABI_VERSION whenever any layout below changes.
+ */
+#ifndef RINGFENCE_MODULE_ABI_H_
+#define RINGFENCE_MODULE_ABI_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasm-rt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RF_MODULE_ABI_VERSION 1u
+
+/* Trap kinds raised by module code. Values 1..8 are wabt's wasm_rt_trap_t;
+ * the rest are ringfence's own. */
+enum {
+  RF_TRAP_NONE = 0,
+  RF_TRAP_OOB = 1,
+  RF_TRAP_INT_OVERFLOW = 2,
+  RF_TRAP_DIV_BY_ZERO = 3,
+  RF_TRAP_INVALID_CONVERSION = 4,
+  RF_TRAP_UNREACHABLE = 5,
+  RF_TRAP_CALL_INDIRECT = 6,
+  RF_TRAP_UNCAUGHT_EXCEPTION = 7,
+  RF_TRAP_EXHAUSTION = 8,
+  RF_TRAP_EXIT = 64,         /* proc_exit() from module code */
+  RF_TRAP_MEMORY_LIMIT = 65, /* instantiation needs more than the limit */
+};
+
+/* A recovery point. Lives in the frame of a gate trampoline (module side);
+ * a trap jumps back to it with __builtin_longjmp. */
+typedef struct rf_frame {
+  void* jmp[5];             /* __builtin_setjmp buffer */
+  struct rf_frame* prev;    /* enclosing gate on this thread, or NULL */
+  void* instance;           /* wasm2c instance the gate entered */
+} rf_frame;
+
+/* Per-thread gate state, owned by the host (one per thread). The innermost
+ * gate is `top`; a trap records what happened here before unwinding. */
+typedef struct rf_thread {
+  rf_frame* top;
+  uint32_t trap_kind;       /* RF_TRAP_*, RF_TRAP_NONE while no trap pending */
+  int32_t exit_code;        /* for RF_TRAP_EXIT */
+  uintptr_t trap_pc;        /* code address that trapped, 0 if unknown */
+  uint64_t fault_address;   /* host address of a memory fault, 0 if none */
+} rf_thread;
+
+/* An import context: what the wasm2c code passes as the `instance` of the
+ * modules it imports ("ringfence", "wasi_snapshot_preview1"). The host owns
+ * it; it stays valid for the life of the compartment. */
+typedef struct rf_import_context rf_import_context;
+
+/* What the host gives a module. All calls are made by module code on the
+ * thread that is inside the gate. Offsets and lengths are window offsets
+ * chosen by the module: the host checks them before use. */
+typedef struct rf_host_api {
+  uint32_t abi_version;
+  rf_thread* (*current_thread)(void);
+
+  /* wasm-rt memory management, backed by the compartment's window. */
+  void (*allocate_memory)(wasm_rt_memory_t* memory, uint32_t initial_pages,
+                          uint32_t max_pages);
+  uint32_t (*grow_memory)(wasm_rt_memory_t* memory, uint32_t delta_pages);
+  void (*free_memory)(wasm_rt_memory_t* memory);
+  uint32_t (*register_func_type)(uint32_t params, uint32_t results,
+                                 const wasm_rt_type_t* types);
+
+  /* "ringfence" services (see sdk/include/ringfence/module.h). */
+  void (*log)(rf_import_context* ctx, uint32_t level, uint32_t msg,
+              uint32_t len);
+  uint64_t (*clock_ns)(rf_import_context* ctx);
+
+  /* WASI preview1 subset. Each returns a WASI errno. */
+  uint32_t (*fd_write)(rf_import_context* ctx, uint32_t fd, uint32_t iovs,
+                       uint32_t iovs_len, uint32_t nwritten);
+  uint32_t (*fd_fdstat_get)(rf_import_context* ctx, uint32_t fd,
+                            uint32_t stat);
+  uint32_t (*clock_time_get)(rf_import_context* ctx, uint32_t clock_id,
+                             uint64_t precision, uint32_t time);
+  uint32_t (*clock_res_get)(rf_import_context* ctx, uint32_t clock_id,
+                            uint32_t resolution);
+  uint32_t (*random_get)(rf_import_context* ctx, uint32_t buf, uint32_t len);
+  uint32_t (*sizes_get_empty)(rf_import_context* ctx, uint32_t count,
+                              uint32_t size);
+} rf_host_api;
+
+/* One callable export. `gate` is a typed trampoline with the C signature
+ *   R gate(rf_thread*, void* instance, P...)
+ * where R and P are u32/u64/f32/f64 (void for no result); `call` is the same
+ * gate with arguments and result passed as 64-bit slots. Both arm recovery:
+ * on a trap they return with thread->trap_kind set. */
+typedef struct rf_export {
+  const char* name;
+  const char* params;       /* one letter per parameter: i I f F */
+  const char* results;      /* "" or one letter */
+  void (*gate)(void);
+  void (*call)(rf_thread* thread, void* instance, const uint64_t* args,
+               uint64_t* results);
+} rf_export;
+
+/* A module function's entry address and its name (from the name section),
+ * for naming the function a trap happened in. */
+typedef struct rf_function_name {
+  const void* code;
+  const char* name;
+} rf_function_name;
+
+/* What a module gives the host. Static data inside the shared object: valid
+ * until dlclose. */
+typedef struct rf_module_abi {
+  uint32_t abi_version;
+  const char* name;
+  size_t instance_size;
+  /* Runs wasm2c's instantiate (memory, tables, data) and then the module's
+   * _initialize, both under a gate. Returns with thread->trap_kind set if
+   * either trapped; the instance must then be freed. */
+  void (*instantiate)(rf_thread* thread, void* instance,
+                      rf_import_context* imports);
+  void (*free_instance)(void* instance);
+  /* The instance's linear memory, or NULL for a module without memory. */
+  wasm_rt_memory_t* (*memory)(void* instance);
+  uint32_t export_count;
+  const rf_export* exports;
+  uint32_t function_count;
+  const rf_function_name* functions;
+  /* Jumps back to a frame's recovery point. Never returns. Used by the
+   * host's fault handler; compiled with the same compiler as the gates. */
+  void (*unwind)(rf_frame* frame) __attribute__((noreturn));
+} rf_module_abi;
+
+/* The one symbol a module's shared object exports. Returns NULL if the host's
+ * ABI version is not the module's. */
+typedef const rf_module_abi* (*rf_module_entry_fn)(const rf_host_api* host);
+#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v1"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RINGFENCE_MODULE_ABI_H_ */

@@ -1,0 +1,28 @@
+#include "src/base/sha256.h"
+
+#include <openssl/evp.h>
+
+#include "ringfence/status.h"
+
+namespace ringfence::internal {
+
+Sha256Digest Sha256(std::span<const uint8_t> data) {
+  Sha256Digest digest;
+  unsigned int length = 0;
+  RF_CHECK(EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) == 1);
+  RF_CHECK(length == digest.size());
+  return digest;
+}
+
+std::string HexOf(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(bytes.size() * 2);
+  for (uint8_t byte : bytes) {
+    text += kDigits[byte >> 4];
+    text += kDigits[byte & 15];
+  }
+  return text;
+}
+
+}  // namespace ringfence::internal

@@ -1,0 +1,19 @@
+// SHA-256 (OpenSSL) as lower-case hex.
+#ifndef RINGFENCE_SRC_BASE_SHA256_H_
+#define RINGFENCE_SRC_BASE_SHA256_H_
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace ringfence::internal {
+
+using Sha256Digest = std::array<uint8_t, 32>;
+
+Sha256Digest Sha256(std::span<const uint8_t> data);
+std::string HexOf(std::span<const uint8_t> bytes);
+
+}  // namespace ringfence::internal
+
+#endif  // RINGFENCE_SRC_BASE_SHA256_H_

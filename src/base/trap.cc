@@ -1,0 +1,33 @@
+#include "ringfence/trap.h"
+
+#include <fmt/format.h>
+
+namespace ringfence {
+
+std::string_view TrapKindName(TrapKind kind) {
+  switch (kind) {
+    case TrapKind::kOutOfBounds: return "out-of-bounds";
+    case TrapKind::kUnreachable: return "unreachable";
+    case TrapKind::kDivideByZero: return "divide-by-zero";
+    case TrapKind::kIntegerOverflow: return "integer-overflow";
+    case TrapKind::kInvalidConversion: return "invalid-conversion";
+    case TrapKind::kIndirectCallMismatch: return "indirect-call-mismatch";
+    case TrapKind::kStackExhausted: return "stack-exhausted";
+    case TrapKind::kUncaughtException: return "uncaught-exception";
+    case TrapKind::kExit: return "exit";
+    case TrapKind::kMemoryLimit: return "memory-limit";
+  }
+  return "unknown";
+}
+
+std::string Trap::ToString() const {
+  std::string text = fmt::format("trap: {}", TrapKindName(kind));
+  if (kind == TrapKind::kExit) text += fmt::format(" (code {})", exit_code);
+  text += fmt::format(" in {}", module);
+  if (!export_name.empty()) text += fmt::format(".{}", export_name);
+  if (!function.empty()) text += fmt::format(" (function {})", function);
+  if (offset) text += fmt::format(" at window offset {:#x}", *offset);
+  return text;
+}
+
+}  // namespace ringfence

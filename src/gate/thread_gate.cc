@@ -1,0 +1,75 @@
+#include "ringfence/internal/thread_gate.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <mutex>
+
+#include "ringfence/status.h"
+#include "src/gate/fault_handler.h"
+
+namespace ringfence::internal {
+
+__thread ThreadGate t_thread_gate;
+
+namespace {
+
+// Room below a thread's stack that counts as its guard zone. Covers pthread
+// guard pages and the main thread's gap below its growth limit.
+constexpr uintptr_t kStackGuardZone = uintptr_t{1} << 20;
+constexpr size_t kAltStackBytes = 64 * 1024;
+constexpr size_t kAltStackGuard = 4096;
+
+pthread_key_t g_alt_stack_key;
+
+void FreeAltStack(void* mapping) {
+  stack_t disable = {};
+  disable.ss_flags = SS_DISABLE;
+  sigaltstack(&disable, nullptr);
+  munmap(mapping, kAltStackGuard + kAltStackBytes);
+}
+
+// Stack exhaustion is delivered while the normal stack is unusable, so the
+// handler needs a stack of its own. Keeps one the host installed.
+void EnsureAltStack() {
+  static std::once_flag once;
+  std::call_once(once, [] { RF_CHECK(pthread_key_create(&g_alt_stack_key, FreeAltStack) == 0); });
+  stack_t current;
+  RF_CHECK(sigaltstack(nullptr, &current) == 0);
+  if ((current.ss_flags & SS_DISABLE) == 0) return;
+  void* mapping = mmap(nullptr, kAltStackGuard + kAltStackBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  RF_CHECK(mapping != MAP_FAILED);
+  RF_CHECK(mprotect(mapping, kAltStackGuard, PROT_NONE) == 0);
+  stack_t stack = {};
+  stack.ss_sp = static_cast<char*>(mapping) + kAltStackGuard;
+  stack.ss_size = kAltStackBytes;
+  RF_CHECK(sigaltstack(&stack, nullptr) == 0);
+  RF_CHECK(pthread_setspecific(g_alt_stack_key, mapping) == 0);
+}
+
+void FindStackBounds(uintptr_t* low, uintptr_t* high) {
+  pthread_attr_t attr;
+  RF_CHECK(pthread_getattr_np(pthread_self(), &attr) == 0);
+  void* address = nullptr;
+  size_t size = 0;
+  RF_CHECK(pthread_attr_getstack(&attr, &address, &size) == 0);
+  pthread_attr_destroy(&attr);
+  auto begin = reinterpret_cast<uintptr_t>(address);
+  *low = begin > kStackGuardZone ? begin - kStackGuardZone : 0;
+  *high = begin + size;
+}
+
+}  // namespace
+
+void InitThreadGate() {
+  ThreadGate& gate = t_thread_gate;
+  if (gate.ready) return;
+  InstallFaultHandlers();
+  EnsureAltStack();
+  FindStackBounds(&gate.stack_low, &gate.stack_high);
+  gate.ready = true;
+}
+
+}  // namespace ringfence::internal

@@ -1,0 +1,210 @@
+// Module::Load: check the file, then map its code and bind it to this host.
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "ringfence/internal/module_abi.h"
+#include "ringfence/module_file.h"
+#include "src/module/module_file_format.h"
+#include "src/services/host_imports.h"
+#include "src/wasm/host_api.h"
+
+namespace ringfence {
+namespace {
+
+StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return Status(StatusCode::kIoError,
+                  fmt::format("cannot open module file {}: {}", path, std::strerror(errno)));
+  }
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) {
+    return Status(StatusCode::kIoError, fmt::format("cannot read module file {}", path));
+  }
+  return bytes;
+}
+
+Status CheckImports(const ModuleDescriptor& descriptor, const std::string& origin) {
+  for (const ImportInfo& import : descriptor.imports) {
+    if (!internal::LookupHostImport(import.module, import.name, import.signature)) {
+      return Status(StatusCode::kMissingImport,
+                    fmt::format("{} imports {}.{} {}, which this host does not provide ({})",
+                                origin, import.module, import.name, import.signature.ToString(),
+                                internal::DescribeHostImports()));
+    }
+  }
+  return Status::Ok();
+}
+
+// The code's own export table must be the one the descriptor announces.
+Status CheckExportsMatch(const ModuleDescriptor& descriptor, const rf_module_abi& abi,
+                         const std::string& origin) {
+  auto mismatch = [&](std::string_view what) {
+    return Status(StatusCode::kNotAModule,
+                  fmt::format("{}: descriptor and code disagree ({})", origin, what));
+  };
+  if (std::string_view(abi.name) != descriptor.name) return mismatch("module name");
+  if (abi.export_count != descriptor.exports.size()) return mismatch("number of exports");
+  for (uint32_t i = 0; i < abi.export_count; ++i) {
+    const rf_export& code = abi.exports[i];
+    const ExportInfo& info = descriptor.exports[i];
+    std::string params, results;
+    for (ValueType type : info.signature.params) params += ValueTypeCode(type);
+    if (info.signature.result) results += ValueTypeCode(*info.signature.result);
+    if (info.name != code.name || params != code.params || results != code.results) {
+      return mismatch(fmt::format("export {}", info.name));
+    }
+  }
+  return Status::Ok();
+}
+
+// Maps the shared object from memory (no temporary file to clean up).
+StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& name,
+                            const std::string& origin) {
+  int fd = memfd_create(("ringfence:" + name).c_str(), MFD_CLOEXEC);
+  if (fd < 0) {
+    return Status(StatusCode::kLoadFailed,
+                  fmt::format("{}: memfd_create failed: {}", origin, std::strerror(errno)));
+  }
+  size_t written = 0;
+  while (written < code.size()) {
+    ssize_t n = write(fd, code.data() + written, code.size() - written);
+    if (n <= 0) {
+      close(fd);
+      return Status(StatusCode::kLoadFailed,
+                    fmt::format("{}: cannot stage native code: {}", origin, std::strerror(errno)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  std::string path = fmt::format("/proc/self/fd/{}", fd);
+  void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  close(fd);  // the mapping keeps the code alive
+  if (library == nullptr) {
+    const char* error = dlerror();
+    return Status(StatusCode::kLoadFailed,
+                  fmt::format("{}: the dynamic loader refused its native code: {}", origin,
+                              error != nullptr ? error : "unknown error"));
+  }
+  return library;
+}
+
+struct CodeRangeQuery {
+  uintptr_t load_address;
+  uintptr_t begin = UINTPTR_MAX;
+  uintptr_t end = 0;
+};
+
+int FindExecutableSegments(dl_phdr_info* info, size_t, void* data) {
+  auto* query = static_cast<CodeRangeQuery*>(data);
+  if (info->dlpi_addr != query->load_address) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& header = info->dlpi_phdr[i];
+    if (header.p_type != PT_LOAD || (header.p_flags & PF_X) == 0) continue;
+    query->begin = std::min<uintptr_t>(query->begin, info->dlpi_addr + header.p_vaddr);
+    query->end = std::max<uintptr_t>(query->end, info->dlpi_addr + header.p_vaddr + header.p_memsz);
+  }
+  return 1;
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const Module>> Module::Load(const std::string& path) {
+  StatusOr<std::vector<uint8_t>> bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  return LoadFromBytes(*bytes, path);
+}
+
+StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const uint8_t> bytes,
+                                                             const std::string& origin) {
+  StatusOr<internal::ModuleFileParts> parts = internal::UnpackModuleFile(bytes, origin);
+  if (!parts.ok()) return parts.status();
+  StatusOr<ModuleDescriptor> descriptor = ModuleDescriptor::FromJson(parts->descriptor_json);
+  if (!descriptor.ok()) {
+    return Status(descriptor.status().code(),
+                  fmt::format("{}: {}", origin, descriptor.status().message()));
+  }
+  if (descriptor->abi_version != RF_MODULE_ABI_VERSION) {
+    return Status(StatusCode::kAbiMismatch,
+                  fmt::format("{}: descriptor says module ABI version {}, this ringfence loads {}",
+                              origin, descriptor->abi_version, RF_MODULE_ABI_VERSION));
+  }
+  RF_RETURN_IF_ERROR(CheckImports(*descriptor, origin));
+
+  std::shared_ptr<Module> module(new Module());
+  module->descriptor_ = std::move(descriptor).value();
+  StatusOr<void*> library = OpenLibrary(parts->code, module->descriptor_.name, origin);
+  if (!library.ok()) return library.status();
+  module->library_ = *library;
+
+  auto entry = reinterpret_cast<rf_module_entry_fn>(dlsym(module->library_, RF_MODULE_ENTRY_SYMBOL));
+  if (entry == nullptr) {
+    return Status(StatusCode::kNotAModule,
+                  fmt::format("{}: native code has no {} entry point", origin, RF_MODULE_ENTRY_SYMBOL));
+  }
+  module->abi_ = entry(&internal::HostApi());
+  if (module->abi_ == nullptr || module->abi_->abi_version != RF_MODULE_ABI_VERSION) {
+    return Status(StatusCode::kAbiMismatch,
+                  fmt::format("{}: native code does not speak module ABI version {}", origin,
+                              RF_MODULE_ABI_VERSION));
+  }
+  RF_RETURN_IF_ERROR(CheckExportsMatch(module->descriptor_, *module->abi_, origin));
+
+  link_map* map = nullptr;
+  if (dlinfo(module->library_, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) {
+    return Status(StatusCode::kLoadFailed, fmt::format("{}: cannot locate its code", origin));
+  }
+  CodeRangeQuery query{static_cast<uintptr_t>(map->l_addr)};
+  dl_iterate_phdr(FindExecutableSegments, &query);
+  if (query.begin >= query.end) {
+    return Status(StatusCode::kLoadFailed, fmt::format("{}: has no executable segment", origin));
+  }
+  module->code_begin_ = query.begin;
+  module->code_end_ = query.end;
+
+  const rf_module_abi& abi = *module->abi_;
+  for (uint32_t i = 0; i < abi.function_count; ++i) {
+    module->functions_.emplace_back(reinterpret_cast<uintptr_t>(abi.functions[i].code),
+                                    abi.functions[i].name);
+  }
+  std::sort(module->functions_.begin(), module->functions_.end());
+  return std::shared_ptr<const Module>(std::move(module));
+}
+
+Module::~Module() {
+  if (library_ != nullptr) dlclose(library_);
+}
+
+std::optional<uint32_t> Module::FindExport(std::string_view name) const {
+  for (uint32_t i = 0; i < descriptor_.exports.size(); ++i) {
+    if (descriptor_.exports[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+std::string Module::FunctionAt(uintptr_t pc) const {
+  if (!ContainsCode(pc) || functions_.empty()) return "";
+  auto after = std::upper_bound(functions_.begin(), functions_.end(),
+                                std::make_pair(pc, static_cast<const char*>(nullptr)),
+                                [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (after == functions_.begin()) return "";
+  const char* name = std::prev(after)->second;
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string result = status == 0 && demangled != nullptr ? demangled : name;
+  std::free(demangled);
+  return result;
+}
+
+}  // namespace ringfence

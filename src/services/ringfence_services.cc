@@ -1,0 +1,28 @@
+#include <time.h>
+
+#include <string_view>
+
+#include "ringfence/log.h"
+#include "src/services/services.h"
+
+namespace ringfence::internal {
+
+void ServiceLog(rf_import_context* core, uint32_t level, uint32_t message, uint32_t length) {
+  const uint8_t* text = WindowRange(core, message, length);
+  if (text == nullptr) return;  // not inside the module's memory: dropped
+  // Copied before use: another view of the window could change it.
+  std::string copy(reinterpret_cast<const char*>(text), length);
+  LogSource source = level <= 0 ? LogSource::kDebug
+                     : level == 1 ? LogSource::kInfo
+                     : level == 2 ? LogSource::kWarn
+                                  : LogSource::kError;
+  EmitLog({core->module->name(), source, copy});
+}
+
+uint64_t ServiceClockNs(rf_import_context*) {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
+}  // namespace ringfence::internal

@@ -1,0 +1,34 @@
+// Host services a module imports. Each runs on the thread that is inside the
+// module's gate, receives the compartment's core as its context, and checks
+// every window offset and length it is given before use: a bad one is the
+// module's error (a WASI errno, or the call is ignored), never the host's.
+#ifndef RINGFENCE_SRC_SERVICES_SERVICES_H_
+#define RINGFENCE_SRC_SERVICES_SERVICES_H_
+
+#include <cstdint>
+
+#include "src/compartment/compartment_core.h"
+
+namespace ringfence::internal {
+
+// "ringfence" module.
+void ServiceLog(rf_import_context* core, uint32_t level, uint32_t message, uint32_t length);
+uint64_t ServiceClockNs(rf_import_context* core);
+
+// "wasi_snapshot_preview1" module: the subset wasi-libc needs.
+uint32_t WasiFdWrite(rf_import_context* core, uint32_t fd, uint32_t iovs, uint32_t iovs_len,
+                     uint32_t nwritten);
+uint32_t WasiFdFdstatGet(rf_import_context* core, uint32_t fd, uint32_t stat);
+uint32_t WasiClockTimeGet(rf_import_context* core, uint32_t clock_id, uint64_t precision,
+                          uint32_t time);
+uint32_t WasiClockResGet(rf_import_context* core, uint32_t clock_id, uint32_t resolution);
+uint32_t WasiRandomGet(rf_import_context* core, uint32_t buffer, uint32_t length);
+// args_sizes_get / environ_sizes_get: a module has no arguments or environment.
+uint32_t WasiSizesGetEmpty(rf_import_context* core, uint32_t count, uint32_t size);
+
+// Emits any partial output line the compartment left (on instance discard).
+void FlushPendingOutput(rf_import_context* core);
+
+}  // namespace ringfence::internal
+
+#endif  // RINGFENCE_SRC_SERVICES_SERVICES_H_

@@ -1,0 +1,285 @@
+#include "src/toolchain/module_builder.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "ringfence/internal/module_abi.h"
+#include "ringfence/module_file.h"
+#include "src/module/module_file_format.h"
+#include "src/toolchain/glue_writer.h"
+#include "src/toolchain/sdk_paths.h"
+#include "src/toolchain/subprocess.h"
+#include "src/toolchain/wasm_translation.h"
+
+#ifndef RINGFENCE_VERSION
+#define RINGFENCE_VERSION "0.0.0"
+#endif
+
+namespace ringfence {
+namespace {
+
+namespace fs = std::filesystem;
+using internal::RunCommand;
+
+enum class SourceKind { kC, kCxx, kWasm, kUnknown };
+
+SourceKind KindOf(const fs::path& path) {
+  std::string extension = path.extension().string();
+  if (extension == ".c") return SourceKind::kC;
+  if (extension == ".cc" || extension == ".cpp" || extension == ".cxx" || extension == ".C") {
+    return SourceKind::kCxx;
+  }
+  if (extension == ".wasm") return SourceKind::kWasm;
+  return SourceKind::kUnknown;
+}
+
+// A scratch directory removed on scope exit unless kept.
+class WorkDirectory {
+ public:
+  WorkDirectory(bool keep, const std::function<void(const std::string&)>& progress)
+      : keep_(keep), progress_(progress) {}
+  ~WorkDirectory() {
+    if (path_.empty()) return;
+    if (keep_) {
+      if (progress_) progress_(fmt::format("kept intermediate files in {}", path_.string()));
+      return;
+    }
+    std::error_code error;
+    fs::remove_all(path_, error);
+  }
+  Status Create() {
+    std::string pattern = (fs::temp_directory_path() / "ringfence-build-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return Status(StatusCode::kIoError,
+                    fmt::format("cannot create a work directory: {}", std::strerror(errno)));
+    }
+    path_ = pattern;
+    return Status::Ok();
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  bool keep_;
+  const std::function<void(const std::string&)>& progress_;
+  fs::path path_;
+};
+
+StatusOr<std::vector<uint8_t>> ReadBytes(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return Status(StatusCode::kIoError, fmt::format("cannot read {}: {}", path.string(),
+                                                    std::strerror(errno)));
+  }
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+Status WriteBytes(const fs::path& path, std::span<const uint8_t> bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  file.close();
+  if (!file) {
+    return Status(StatusCode::kIoError, fmt::format("cannot write {}", path.string()));
+  }
+  return Status::Ok();
+}
+
+Status WriteText(const fs::path& path, std::string_view text) {
+  return WriteBytes(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+class Builder {
+ public:
+  Builder(const BuildOptions& options, const internal::SdkPaths& sdk, const fs::path& work)
+      : options_(options), sdk_(sdk), work_(work) {}
+
+  void Progress(const std::string& line) const {
+    if (options_.progress) options_.progress(line);
+  }
+
+  Status Run(const std::vector<std::string>& argv, std::string* output = nullptr) const {
+    if (options_.verbose) Progress("$ " + internal::CommandLine(argv));
+    return RunCommand(argv, output);
+  }
+
+  // Sources -> one wasm32 reactor module. Module code sees only the SDK's and
+  // wasi-libc's headers (-nostdinc): a header wasi-libc lacks is an error
+  // rather than something silently taken from the host's /usr/include.
+  StatusOr<fs::path> CompileToWasm() const {
+    std::string resource_dir;
+    RF_RETURN_IF_ERROR(Run({options_.wasm_compiler, "-print-resource-dir"}, &resource_dir));
+    while (!resource_dir.empty() && std::isspace(static_cast<unsigned char>(resource_dir.back()))) {
+      resource_dir.pop_back();
+    }
+    std::string wasi_include = sdk_.wasi_sysroot + "/include/wasm32-wasi";
+    std::vector<std::string> objects;
+    bool any_cxx = false;
+    for (size_t i = 0; i < options_.sources.size(); ++i) {
+      fs::path source = options_.sources[i];
+      bool cxx = KindOf(source) == SourceKind::kCxx;
+      any_cxx |= cxx;
+      std::string object = (work_ / fmt::format("{}-{}.o", i, source.stem().string())).string();
+      std::vector<std::string> argv = {options_.wasm_compiler, "--target=wasm32-wasi", "-nostdinc"};
+      if (cxx) {
+        argv.insert(argv.end(), {"-nostdinc++", "-std=c++20", "-fno-exceptions", "-isystem",
+                                 wasi_include + "/c++/v1"});
+      }
+      argv.insert(argv.end(), {"-isystem", resource_dir + "/include", "-isystem", wasi_include,
+                               "-isystem", sdk_.include_dir, "-O" + options_.opt_level,
+                               "-D__ringfence_module__=1"});
+      for (const std::string& dir : options_.include_dirs) argv.push_back("-I" + dir);
+      for (const std::string& define : options_.defines) argv.push_back("-D" + define);
+      argv.insert(argv.end(), {"-c", source.string(), "-o", object});
+      Progress(fmt::format("compiling {}", source.string()));
+      RF_RETURN_IF_ERROR(Run(argv));
+      objects.push_back(object);
+    }
+    fs::path wasm = work_ / "module.wasm";
+    std::vector<std::string> argv = {options_.wasm_compiler, "--target=wasm32-wasi",
+                                     "--sysroot=" + sdk_.wasi_sysroot, "-mexec-model=reactor",
+                                     "-Wl,--strip-debug", "-Wl,-z,stack-size=1048576"};
+    if (any_cxx) argv.insert(argv.end(), {"-lc++", "-lc++abi"});
+    argv.insert(argv.end(), objects.begin(), objects.end());
+    argv.insert(argv.end(), {"-o", wasm.string()});
+    Progress("linking wasm32 module");
+    RF_RETURN_IF_ERROR(Run(argv));
+    return wasm;
+  }
+
+  // Glue + wasm2c output -> native shared object.
+  StatusOr<fs::path> CompileNative(const internal::GlueSources& glue) const {
+    RF_RETURN_IF_ERROR(WriteText(work_ / "module_unit.c", glue.module_unit));
+    RF_RETURN_IF_ERROR(WriteText(work_ / "gates.c", glue.gates_unit));
+    fs::path library = work_ / "module.so";
+    std::vector<std::string> argv = {
+        options_.native_compiler, "-std=gnu11", "-O" + options_.opt_level, "-fPIC", "-shared",
+        "-fvisibility=hidden",
+        // Keeps unbounded module recursion a recursion, so it meets the
+        // stack guard instead of becoming an endless loop.
+        "-fno-optimize-sibling-calls", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
+        "-I" + sdk_.include_dir};
+    if (fs::path(options_.native_compiler).filename().string().find("clang") == std::string::npos) {
+      argv.push_back("-fsignaling-nans");  // gcc: keep wasm's NaN semantics
+    }
+    argv.insert(argv.end(), {(work_ / "module_unit.c").string(), (work_ / "gates.c").string(),
+                             "-o", library.string(), "-lm",
+                             "-Wl,-z,defs", "-Wl,-z,now"});
+    Progress("compiling native code");
+    RF_RETURN_IF_ERROR(Run(argv));
+    return library;
+  }
+
+ private:
+  const BuildOptions& options_;
+  const internal::SdkPaths& sdk_;
+  fs::path work_;
+};
+
+Status CheckOptions(const BuildOptions& options) {
+  if (options.sources.empty()) return Status(StatusCode::kInvalidArgument, "no source files given");
+  if (options.output.empty()) {
+    return Status(StatusCode::kInvalidArgument, "no output file given (-o MODULE)");
+  }
+  static const std::vector<std::string> kLevels = {"0", "1", "2", "3", "s", "z"};
+  if (std::find(kLevels.begin(), kLevels.end(), options.opt_level) == kLevels.end()) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("unknown optimisation level '{}' (use 0, 1, 2, 3, s or z)",
+                              options.opt_level));
+  }
+  size_t wasm_inputs = 0;
+  for (const std::string& source : options.sources) {
+    SourceKind kind = KindOf(source);
+    if (kind == SourceKind::kUnknown) {
+      return Status(StatusCode::kInvalidArgument,
+                    fmt::format("{}: unknown source type (use .c, .cc, .cpp, .cxx or .wasm)", source));
+    }
+    std::error_code error;
+    if (!fs::is_regular_file(source, error)) {
+      return Status(StatusCode::kInvalidArgument, fmt::format("{}: no such file", source));
+    }
+    if (kind == SourceKind::kWasm) ++wasm_inputs;
+  }
+  if (wasm_inputs > 0 && options.sources.size() > 1) {
+    return Status(StatusCode::kInvalidArgument,
+                  "a .wasm input is already a whole module: give it alone");
+  }
+  return Status::Ok();
+}
+
+std::string ModuleNameFor(const BuildOptions& options) {
+  if (!options.name.empty()) return options.name;
+  std::string stem = fs::path(options.output).stem().string();
+  return stem.empty() ? "module" : stem;
+}
+
+}  // namespace
+
+Status BuildModule(const BuildOptions& options) {
+  RF_RETURN_IF_ERROR(CheckOptions(options));
+  StatusOr<internal::SdkPaths> sdk = internal::FindSdk();
+  if (!sdk.ok()) return sdk.status();
+  WorkDirectory work(options.keep_temps, options.progress);
+  RF_RETURN_IF_ERROR(work.Create());
+  Builder builder(options, *sdk, work.path());
+
+  fs::path wasm_path = options.sources[0];
+  if (KindOf(wasm_path) != SourceKind::kWasm) {
+    StatusOr<fs::path> built = builder.CompileToWasm();
+    if (!built.ok()) return built.status();
+    wasm_path = *built;
+  }
+  StatusOr<std::vector<uint8_t>> wasm = ReadBytes(wasm_path);
+  if (!wasm.ok()) return wasm.status();
+
+  builder.Progress("translating wasm to C");
+  std::string name = ModuleNameFor(options);
+  StatusOr<internal::WasmTranslation> translation = internal::TranslateWasm(*wasm, wasm_path.string());
+  if (!translation.ok()) return translation.status();
+  for (const std::string& skipped : translation->skipped_exports) {
+    builder.Progress(fmt::format("warning: export {} is not callable from the host, skipped", skipped));
+  }
+  StatusOr<internal::GlueSources> glue = internal::WriteGlue(*translation, name);
+  if (!glue.ok()) return glue.status();
+  RF_RETURN_IF_ERROR(WriteText(work.path() / "module.c", translation->c_source));
+  RF_RETURN_IF_ERROR(WriteText(work.path() / "module.h", translation->c_header));
+  StatusOr<fs::path> library = builder.CompileNative(*glue);
+  if (!library.ok()) return library.status();
+  StatusOr<std::vector<uint8_t>> code = ReadBytes(*library);
+  if (!code.ok()) return code.status();
+
+  ModuleDescriptor descriptor;
+  descriptor.name = name;
+  descriptor.abi_version = RF_MODULE_ABI_VERSION;
+  descriptor.content_hash = translation->content_hash;
+  descriptor.exports = translation->exports;
+  descriptor.imports = translation->imports;
+  descriptor.memory = translation->memory;
+  descriptor.function_count = static_cast<uint32_t>(translation->function_names.size());
+  descriptor.built_by = "ringfence " RINGFENCE_VERSION;
+  std::vector<uint8_t> file = internal::PackModuleFile(descriptor.ToJson(), *code);
+
+  // Written beside the target and renamed, so a failed build never leaves a
+  // half-written module behind.
+  fs::path output = options.output;
+  fs::path staging = output;
+  staging += ".partial";
+  RF_RETURN_IF_ERROR(WriteBytes(staging, file));
+  std::error_code error;
+  fs::rename(staging, output, error);
+  if (error) {
+    return Status(StatusCode::kIoError,
+                  fmt::format("cannot write {}: {}", output.string(), error.message()));
+  }
+  builder.Progress(fmt::format("wrote {} ({} exports, {} bytes)", output.string(),
+                               descriptor.exports.size(), file.size()));
+  return Status::Ok();
+}
+
+}  // namespace ringfence

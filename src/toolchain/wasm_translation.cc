@@ -1,0 +1,162 @@
+#include "src/toolchain/wasm_translation.h"
+
+#include <fmt/format.h>
+
+#include "src/base/sha256.h"
+#include "src/services/host_imports.h"
+#include "wabt/apply-names.h"
+#include "wabt/binary-reader-ir.h"
+#include "wabt/binary-reader.h"
+#include "wabt/c-writer.h"
+#include "wabt/cast.h"
+#include "wabt/error-formatter.h"
+#include "wabt/feature.h"
+#include "wabt/generate-names.h"
+#include "wabt/ir.h"
+#include "wabt/stream.h"
+#include "wabt/validator.h"
+
+namespace ringfence::internal {
+namespace {
+
+std::optional<ValueType> ValueTypeOf(wabt::Type type) {
+  switch (type) {
+    case wabt::Type::I32: return ValueType::kI32;
+    case wabt::Type::I64: return ValueType::kI64;
+    case wabt::Type::F32: return ValueType::kF32;
+    case wabt::Type::F64: return ValueType::kF64;
+    default: return std::nullopt;
+  }
+}
+
+// The ringfence signature of a wasm function type, or nullopt with `why`.
+std::optional<Signature> SignatureOf(const wabt::FuncSignature& sig, std::string* why) {
+  Signature signature;
+  for (wabt::Type type : sig.param_types) {
+    std::optional<ValueType> value_type = ValueTypeOf(type);
+    if (!value_type) {
+      *why = fmt::format("parameter of type {}", type.GetName());
+      return std::nullopt;
+    }
+    signature.params.push_back(*value_type);
+  }
+  if (sig.result_types.size() > 1) {
+    *why = "more than one result";
+    return std::nullopt;
+  }
+  if (!sig.result_types.empty()) {
+    signature.result = ValueTypeOf(sig.result_types[0]);
+    if (!signature.result) {
+      *why = fmt::format("result of type {}", sig.result_types[0].GetName());
+      return std::nullopt;
+    }
+  }
+  return signature;
+}
+
+Status Fail(const std::string& origin, std::string_view what) {
+  return Status(StatusCode::kBuildFailed, fmt::format("{}: {}", origin, what));
+}
+
+}  // namespace
+
+StatusOr<WasmTranslation> TranslateWasm(std::span<const uint8_t> wasm, const std::string& origin) {
+  wabt::Errors errors;
+  wabt::Module module;
+  wabt::Features features;
+  wabt::ReadBinaryOptions read_options(features, nullptr, /*read_debug_names=*/true,
+                                       /*stop_on_first_error=*/true, /*fail_on_custom_section_error=*/false);
+  bool read_ok = wabt::Succeeded(
+      wabt::ReadBinaryIr(origin.c_str(), wasm.data(), wasm.size(), read_options, &errors, &module));
+  if (read_ok) {
+    wabt::ValidateOptions validate_options(features);
+    read_ok = wabt::Succeeded(wabt::ValidateModule(&module, &errors, validate_options));
+  }
+  if (!read_ok) {
+    return Fail(origin, fmt::format("not a valid wasm module:\n{}",
+                                    wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary)));
+  }
+
+  WasmTranslation result;
+  result.content_hash = "sha256:" + HexOf(Sha256(wasm));
+
+  std::vector<std::string> missing;
+  for (const wabt::Import* import : module.imports) {
+    std::string name = import->module_name + "." + import->field_name;
+    if (import->kind() != wabt::ExternalKind::Func) {
+      missing.push_back(fmt::format("{} (a {}: only functions can be imported)", name,
+                                    wabt::GetKindName(import->kind())));
+      continue;
+    }
+    const auto* func_import = wabt::cast<wabt::FuncImport>(import);
+    std::string why;
+    std::optional<Signature> signature = SignatureOf(func_import->func.decl.sig, &why);
+    if (!signature) {
+      missing.push_back(fmt::format("{} ({})", name, why));
+      continue;
+    }
+    if (!LookupHostImport(import->module_name, import->field_name, *signature)) {
+      missing.push_back(fmt::format("{} {}", name, signature->ToString()));
+      continue;
+    }
+    result.imports.push_back({import->module_name, import->field_name, *signature});
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& item : missing) list += "\n  " + item;
+    return Fail(origin, fmt::format("imports that the host does not provide:{}\n({})", list,
+                                    DescribeHostImports()));
+  }
+
+  if (module.memories.size() > 1) return Fail(origin, "more than one memory is not supported");
+  if (!module.memories.empty()) {
+    const wabt::Limits& limits = module.memories[0]->page_limits;
+    if (limits.is_64) return Fail(origin, "64-bit memory is not supported (wasm32 only)");
+    if (limits.is_shared) return Fail(origin, "shared memory is not supported");
+    result.memory = MemoryInfo{static_cast<uint32_t>(limits.initial),
+                               limits.has_max ? static_cast<uint32_t>(limits.max) : 65536u};
+  }
+
+  auto function_name = [&](size_t index) {
+    const std::string& name = module.funcs[index]->name;
+    return name.empty() ? fmt::format("func[{}]", index) : name.substr(name[0] == '$' ? 1 : 0);
+  };
+  for (size_t i = module.num_func_imports; i < module.funcs.size(); ++i) {
+    result.function_names.push_back(function_name(i));
+  }
+
+  for (const wabt::Export* exported : module.exports) {
+    if (exported->kind != wabt::ExternalKind::Func) continue;
+    if (exported->name == "_initialize") {
+      result.has_initialize = true;
+      continue;
+    }
+    const wabt::Func* func = module.GetFunc(exported->var);
+    std::string why;
+    std::optional<Signature> signature = SignatureOf(func->decl.sig, &why);
+    if (!signature) {
+      result.skipped_exports.push_back(fmt::format("{} ({})", exported->name, why));
+      continue;
+    }
+    result.exports.push_back({exported->name, *signature});
+    result.export_functions.push_back(function_name(module.GetFuncIndex(exported->var)));
+  }
+
+  // wasm2c wants every item named; names from the name section were kept above.
+  if (wabt::Failed(wabt::GenerateNames(&module)) || wabt::Failed(wabt::ApplyNames(&module))) {
+    return Fail(origin, "cannot name the module's items for translation to C");
+  }
+  wabt::MemoryStream c_stream, h_stream;
+  wabt::WriteCOptions write_options;
+  write_options.module_name = kWasm2cModuleName;
+  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, "module.h", &module, write_options))) {
+    return Fail(origin, "wasm2c could not translate the module to C");
+  }
+  const auto& c_bytes = c_stream.output_buffer().data;
+  const auto& h_bytes = h_stream.output_buffer().data;
+  result.c_source.assign(c_bytes.begin(), c_bytes.end());
+  result.c_header.assign(h_bytes.begin(), h_bytes.end());
+  return result;
+}
+
+}  // namespace ringfence::internal

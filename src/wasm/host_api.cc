@@ -1,0 +1,105 @@
+#include "src/wasm/host_api.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "ringfence/internal/thread_gate.h"
+#include "src/compartment/compartment_core.h"
+#include "src/services/services.h"
+
+namespace ringfence::internal {
+namespace {
+
+constexpr uint32_t kPageBytes = WindowReservation::kPageBytes;
+
+rf_thread* CurrentThreadForModule() { return &t_thread_gate.thread; }
+
+// The compartment whose gate the calling thread is in. Memory callbacks run
+// only inside a gate (instantiation and memory.grow).
+rf_import_context* CurrentCore() {
+  rf_frame* top = t_thread_gate.thread.top;
+  RF_CHECK(top != nullptr);
+  return CoreOfInstance(top->instance);
+}
+
+// Unwinds to the innermost gate with a trap. Called only from host frames
+// that hold nothing needing destruction.
+[[noreturn]] void RaiseTrap(rf_import_context* core, uint32_t kind) {
+  rf_thread& thread = t_thread_gate.thread;
+  thread.trap_kind = kind;
+  thread.trap_pc = 0;
+  core->module->abi().unwind(thread.top);
+}
+
+void AllocateMemory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
+  rf_import_context* core = CurrentCore();
+  RF_CHECK(core->memory == nullptr);  // one memory per module (checked at build)
+  uint32_t limit = std::min(max_pages, core->memory_limit_pages);
+  if (initial_pages > limit) RaiseTrap(core, RF_TRAP_MEMORY_LIMIT);
+  if (!core->window.CommitTo(uint64_t{initial_pages} * kPageBytes)) {
+    RaiseTrap(core, RF_TRAP_MEMORY_LIMIT);
+  }
+  memory->data = core->window.base();
+  memory->pages = initial_pages;
+  memory->max_pages = limit;
+  memory->size = initial_pages * kPageBytes;  // wraps to 0 only at 65536 pages
+  if (initial_pages == 65536) memory->size = UINT32_MAX;  // wasm2c stores size in a u32
+  core->memory = memory;
+}
+
+uint32_t GrowMemory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
+  rf_import_context* core = CurrentCore();
+  uint32_t old_pages = memory->pages;
+  uint64_t new_pages = uint64_t{old_pages} + delta_pages;
+  if (new_pages > memory->max_pages) return UINT32_MAX;
+  if (delta_pages == 0) return old_pages;
+  if (!core->window.CommitTo(new_pages * kPageBytes)) return UINT32_MAX;
+  memory->pages = static_cast<uint32_t>(new_pages);
+  memory->size = new_pages == 65536 ? UINT32_MAX : static_cast<uint32_t>(new_pages * kPageBytes);
+  return old_pages;
+}
+
+// The compartment resets its window itself after freeing the instance.
+void FreeMemory(wasm_rt_memory_t*) {}
+
+uint32_t RegisterFuncType(uint32_t params, uint32_t results, const wasm_rt_type_t* types) {
+  static std::mutex mutex;
+  static std::map<std::vector<int>, uint32_t> indices;
+  std::vector<int> key;
+  key.reserve(params + results + 1);
+  key.push_back(static_cast<int>(params));
+  for (uint32_t i = 0; i < params + results; ++i) key.push_back(types[i]);
+  std::lock_guard lock(mutex);
+  auto [it, inserted] = indices.emplace(std::move(key), static_cast<uint32_t>(indices.size() + 1));
+  return it->second;
+}
+
+rf_host_api MakeHostApi() {
+  rf_host_api api = {};
+  api.abi_version = RF_MODULE_ABI_VERSION;
+  api.current_thread = CurrentThreadForModule;
+  api.allocate_memory = AllocateMemory;
+  api.grow_memory = GrowMemory;
+  api.free_memory = FreeMemory;
+  api.register_func_type = RegisterFuncType;
+  api.log = ServiceLog;
+  api.clock_ns = ServiceClockNs;
+  api.fd_write = WasiFdWrite;
+  api.fd_fdstat_get = WasiFdFdstatGet;
+  api.clock_time_get = WasiClockTimeGet;
+  api.clock_res_get = WasiClockResGet;
+  api.random_get = WasiRandomGet;
+  api.sizes_get_empty = WasiSizesGetEmpty;
+  return api;
+}
+
+}  // namespace
+
+const rf_host_api& HostApi() {
+  static const rf_host_api api = MakeHostApi();
+  return api;
+}
+
+}  // namespace ringfence::internal

@@ -1,0 +1,50 @@
+// ringfence inspect MODULE: what a module file says about itself.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "ringfence/module_file.h"
+#include "tools/ringfence/commands.h"
+
+namespace ringfence::cli {
+
+CommandRunner AddInspectCommand(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* command = app.add_subcommand(
+      "inspect", "Check a module file and print its descriptor: name, ABI, exports, imports, hash.");
+  command->add_option("module", *path, "Module file")->required();
+  command->add_flag("--json", *json, "Print the descriptor as JSON");
+  return [path, json] {
+    StatusOr<std::shared_ptr<const Module>> module = Module::Load(*path);
+    if (!module.ok()) {
+      std::fprintf(stderr, "ringfence inspect: error: %s\n", module.status().message().c_str());
+      return static_cast<int>(kExitUsage);
+    }
+    const ModuleDescriptor& descriptor = (*module)->descriptor();
+    if (*json) {
+      std::printf("%s\n", descriptor.ToJson(2).c_str());
+      return static_cast<int>(kExitOk);
+    }
+    std::string text = fmt::format("module {} (ABI {}, {}, {} functions, built by {})\n",
+                                   descriptor.name, descriptor.abi_version, descriptor.content_hash,
+                                   descriptor.function_count, descriptor.built_by);
+    if (descriptor.memory) {
+      text += fmt::format("memory: {} pages initial, {} max (64 KiB pages)\n",
+                          descriptor.memory->initial_pages, descriptor.memory->max_pages);
+    }
+    text += fmt::format("exports ({}):\n", descriptor.exports.size());
+    for (const ExportInfo& info : descriptor.exports) {
+      text += fmt::format("  {} {}\n", info.name, info.signature.ToString());
+    }
+    text += fmt::format("imports ({}):\n", descriptor.imports.size());
+    for (const ImportInfo& info : descriptor.imports) {
+      text += fmt::format("  {}.{} {}\n", info.module, info.name, info.signature.ToString());
+    }
+    std::fputs(text.c_str(), stdout);
+    return static_cast<int>(kExitOk);
+  };
+}
+
+}  // namespace ringfence::cli
