@@ -76,3 +76,12 @@ RF_EXPORT(compute_workload) int64_t compute_workload(int32_t rounds) {
 
 /* The cheapest possible export: the gate's own cost. */
 RF_EXPORT(compute_add) int32_t compute_add(int32_t a, int32_t b) { return a + b; }
+
+/* Import-call cost: `n` calls to a host service that returns at once (a log
+ * message outside the module's memory is dropped after its bounds check). */
+#if defined(__wasm__)
+RF_EXPORT(compute_import_calls) int32_t compute_import_calls(int32_t n) {
+  for (int32_t i = 0; i < n; ++i) rf_log(RF_LOG_DEBUG, (const char*)(uintptr_t)0xfffffff0u, 16);
+  return n;
+}
+#endif

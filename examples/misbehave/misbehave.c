@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ringfence/module.h>
 
@@ -16,6 +17,7 @@ static volatile int32_t g_seven = 7;
 static volatile int32_t g_minus_one = -1;
 static volatile double g_nan = __builtin_nan("");
 static volatile int32_t g_sink;
+static void* volatile g_last_block;
 
 /* Proof of life: 1, and how many calls this instance has served. */
 static int32_t g_calls;
@@ -77,11 +79,19 @@ RF_EXPORT(print_then_trap) void print_then_trap(void) {
 /* Allocates 1 MiB blocks until malloc says no; returns how many it got.
  * Growth past the compartment's memory limit fails (malloc returns NULL)
  * without trapping. */
-static void* volatile g_last_block;
 RF_EXPORT(allocate_until_refused) int32_t allocate_until_refused(void) {
   int32_t blocks = 0;
   while ((g_last_block = malloc(1 << 20)) != NULL) ++blocks;
   return blocks;
+}
+
+/* Allocates and dirties `bytes` of memory (kept until the instance goes):
+ * a restart must give all of it back. Returns 1 if the allocation worked. */
+RF_EXPORT(dirty) int32_t dirty(int32_t bytes) {
+  char* block = malloc((size_t)bytes);
+  if (block != NULL) memset(block, 0xab, (size_t)bytes);
+  g_last_block = block;
+  return block != NULL;
 }
 
 /* Scribbles over its own memory - allowed: it is the module's to ruin. */

@@ -86,16 +86,17 @@ template <typename R, typename... A>
 class TypedExport<R(A...)> {
  public:
   // Calls the export. See the outcomes at the top of this file.
-  Result<R> operator()(A... args) const;
+  [[gnu::always_inline]] inline Result<R> operator()(A... args) const;
 
  private:
   friend class Compartment;
-  TypedExport(Compartment* compartment, uint32_t index, void (*gate)())
-      : compartment_(compartment), index_(index), gate_(gate) {}
+  TypedExport(Compartment* compartment, uint32_t index, const rf_export& entry)
+      : compartment_(compartment), index_(index), function_(entry.function), gate_(entry.gate) {}
 
   Compartment* compartment_;
   uint32_t index_;
-  void (*gate_)();
+  void (*function_)();  // the export itself; needs a recovery point armed
+  void (*gate_)();      // the module's gate, which arms one
 };
 
 class Compartment {
@@ -123,7 +124,7 @@ class Compartment {
     Signature expected = internal::SignatureOf<Sig>::Get();
     StatusOr<uint32_t> index = CheckExport(name, expected);
     if (!index.ok()) return index.status();
-    return TypedExport<Sig>(this, *index, GateOf(*index));
+    return TypedExport<Sig>(this, *index, ExportEntry(*index));
   }
 
   // GetExport and call in one step.
@@ -160,13 +161,13 @@ class Compartment {
   Compartment(std::shared_ptr<const Module> module, rf_import_context* core);
 
   StatusOr<uint32_t> CheckExport(std::string_view name, const Signature& expected) const;
-  void (*GateOf(uint32_t index) const)();
+  const rf_export& ExportEntry(uint32_t index) const;
   // Makes a fresh instance if the compartment is dead.
-  Status Revive();
+  [[gnu::noinline, gnu::cold]] Status Revive();
   Status Instantiate();
   void DiscardInstance();
   // Turns the pending trap on this thread into a Trap; discards the instance.
-  Trap TakeTrap(uint32_t export_index);
+  [[gnu::noinline, gnu::cold]] Trap TakeTrap(uint32_t export_index);
 
   std::shared_ptr<const Module> module_;
   rf_import_context* core_;  // owned; holds the instance and the window
@@ -177,27 +178,63 @@ class Compartment {
   std::optional<Trap> last_trap_;
 };
 
+namespace internal {
+#if defined(__clang__)
+// Jumps back to a recovery point armed by ArmedCall below; compiled by the
+// same compiler, as __builtin_longjmp requires.
+__attribute__((noreturn)) inline void UnwindInlineFrame(rf_frame* frame) { __builtin_longjmp(frame->jmp, 1); }
+#endif
+}  // namespace internal
+
+// The fast path. With clang the recovery point is armed right here, inlined
+// into the caller, and the export is called directly: a few stores, no
+// system call, one call. Other compilers will not inline a function that
+// uses __builtin_setjmp, so they call the module's own gate instead (an extra
+// call level, same guarantees).
 template <typename R, typename... A>
-Result<R> TypedExport<R(A...)>::operator()(A... args) const {
+[[gnu::always_inline]] inline Result<R> TypedExport<R(A...)>::operator()(A... args) const {
+  using Return = typename internal::GateType<R>::type;
   rf_thread* thread = internal::CurrentThread();
   Compartment& compartment = *compartment_;
   if (compartment.state_ != Compartment::State::kReady) [[unlikely]] {
     Status status = compartment.Revive();
     if (!status.ok()) return status;
   }
-  using Gate = typename internal::GateType<R>::type (*)(
-      rf_thread*, void*, typename internal::GateType<A>::type...);
+  void* instance = compartment.instance_;
+#if defined(__clang__)
+  using Function = Return (*)(void*, typename internal::GateType<A>::type...);
+  Function function = reinterpret_cast<Function>(function_);
+  rf_frame frame;
+  frame.prev = thread->top;
+  frame.instance = instance;
+  frame.unwind = internal::UnwindInlineFrame;
+  if (__builtin_setjmp(frame.jmp)) [[unlikely]] {
+    thread->top = frame.prev;
+    return compartment.TakeTrap(index_);
+  }
+  thread->top = &frame;
+  if constexpr (std::is_void_v<R>) {
+    function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
+    thread->top = frame.prev;
+    return Result<void>();
+  } else {
+    Return value = function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
+    thread->top = frame.prev;
+    return static_cast<R>(value);
+  }
+#else
+  using Gate = Return (*)(rf_thread*, void*, typename internal::GateType<A>::type...);
   Gate gate = reinterpret_cast<Gate>(gate_);
   if constexpr (std::is_void_v<R>) {
-    gate(thread, compartment.instance_, static_cast<typename internal::GateType<A>::type>(args)...);
+    gate(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
     if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_);
     return Result<void>();
   } else {
-    auto value = gate(thread, compartment.instance_,
-                      static_cast<typename internal::GateType<A>::type>(args)...);
+    Return value = gate(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
     if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_);
     return static_cast<R>(value);
   }
+#endif
 }
 
 }  // namespace ringfence

@@ -92,6 +92,7 @@ class Module {
 
   ModuleDescriptor descriptor_;
   void* library_ = nullptr;  // dlopen handle
+  int code_fd_ = -1;         // memfd holding the native code while loaded
   const rf_module_abi* abi_ = nullptr;
   uintptr_t code_begin_ = 0;
   uintptr_t code_end_ = 0;

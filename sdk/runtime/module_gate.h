@@ -21,6 +21,7 @@
   rf_frame rf_gate_frame;                    \
   rf_gate_frame.prev = (thread)->top;        \
   rf_gate_frame.instance = (inst);           \
+  rf_gate_frame.unwind = rf_unwind;          \
   if (__builtin_setjmp(rf_gate_frame.jmp)) { \
     (thread)->top = rf_gate_frame.prev;      \
     on_trap;                                 \
@@ -29,8 +30,8 @@
 
 #define RF_GATE_END(thread) (thread)->top = rf_gate_frame.prev
 
-/* Jumps back to a gate's recovery point (used by the host's fault handler;
- * built by the same compiler as the gates, as __builtin_longjmp requires). */
+/* Jumps back to a gate's recovery point; built by the same compiler as the
+ * gates, as __builtin_longjmp requires. */
 static __attribute__((noreturn)) void rf_unwind(rf_frame* frame) {
   __builtin_longjmp(frame->jmp, 1);
 }

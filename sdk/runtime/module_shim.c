@@ -16,6 +16,15 @@
 
 static const rf_host_api* rf_host;
 
+/* Import forwarders end in a jump to the host: the module's own code is built
+ * without sibling calls (so runaway recursion meets the stack guard), which
+ * these one-line functions do not need. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define RF_FORWARDER __attribute__((optimize("optimize-sibling-calls")))
+#else
+#define RF_FORWARDER
+#endif
+
 /* Largest table a module may allocate or grow to, in elements. */
 #define RF_MAX_TABLE_ELEMENTS (1u << 22)
 
@@ -25,7 +34,7 @@ static __attribute__((noreturn, noinline)) void rf_raise(uint32_t kind,
   if (thread->top == NULL) abort(); /* module code runs only inside a gate */
   thread->trap_kind = kind;
   thread->trap_pc = pc;
-  __builtin_longjmp(thread->top->jmp, 1);
+  thread->top->unwind(thread->top);
 }
 
 void wasm_rt_init(void) {}

@@ -140,7 +140,7 @@ StatusOr<uint32_t> Compartment::CheckExport(std::string_view name, const Signatu
   return *index;
 }
 
-void (*Compartment::GateOf(uint32_t index) const)() { return module_->abi().exports[index].gate; }
+const rf_export& Compartment::ExportEntry(uint32_t index) const { return module_->abi().exports[index]; }
 
 Result<std::optional<Value>> Compartment::CallDynamic(std::string_view name,
                                                       std::span<const Value> args) {

@@ -61,7 +61,7 @@ void OnFault(int signo, siginfo_t* info, void* context) {
   gate.thread.fault_address = reinterpret_cast<uintptr_t>(info->si_addr);
   // SA_NODEFER left the signal unblocked, and leaving the alternate stack by
   // jumping frees it, so nothing else needs restoring for the next fault.
-  CoreOfInstance(frame->instance)->module->abi().unwind(frame);
+  frame->unwind(frame);
 }
 
 }  // namespace

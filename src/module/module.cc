@@ -70,9 +70,12 @@ Status CheckExportsMatch(const ModuleDescriptor& descriptor, const rf_module_abi
   return Status::Ok();
 }
 
-// Maps the shared object from memory (no temporary file to clean up).
+// Maps the shared object from memory (no temporary file to clean up). The
+// memfd stays open while the library is loaded: the dynamic loader knows a
+// library by its path, and a closed descriptor's number - hence the path -
+// would be reused for the next module.
 StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& name,
-                            const std::string& origin) {
+                            const std::string& origin, int* fd_out) {
   int fd = memfd_create(("ringfence:" + name).c_str(), MFD_CLOEXEC);
   if (fd < 0) {
     return Status(StatusCode::kLoadFailed,
@@ -90,13 +93,14 @@ StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& na
   }
   std::string path = fmt::format("/proc/self/fd/{}", fd);
   void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);  // the mapping keeps the code alive
   if (library == nullptr) {
+    close(fd);
     const char* error = dlerror();
     return Status(StatusCode::kLoadFailed,
                   fmt::format("{}: the dynamic loader refused its native code: {}", origin,
                               error != nullptr ? error : "unknown error"));
   }
+  *fd_out = fd;
   return library;
 }
 
@@ -144,7 +148,7 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
 
   std::shared_ptr<Module> module(new Module());
   module->descriptor_ = std::move(descriptor).value();
-  StatusOr<void*> library = OpenLibrary(parts->code, module->descriptor_.name, origin);
+  StatusOr<void*> library = OpenLibrary(parts->code, module->descriptor_.name, origin, &module->code_fd_);
   if (!library.ok()) return library.status();
   module->library_ = *library;
 
@@ -184,6 +188,7 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
 
 Module::~Module() {
   if (library_ != nullptr) dlclose(library_);
+  if (code_fd_ >= 0) close(code_fd_);
 }
 
 std::optional<uint32_t> Module::FindExport(std::string_view name) const {

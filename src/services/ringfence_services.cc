@@ -6,10 +6,11 @@
 #include "src/services/services.h"
 
 namespace ringfence::internal {
+namespace {
 
-void ServiceLog(rf_import_context* core, uint32_t level, uint32_t message, uint32_t length) {
-  const uint8_t* text = WindowRange(core, message, length);
-  if (text == nullptr) return;  // not inside the module's memory: dropped
+// Kept out of line so the checks before it cost a module almost nothing.
+[[gnu::noinline]] void EmitModuleLog(rf_import_context* core, uint32_t level, const uint8_t* text,
+                                     uint32_t length) {
   // Copied before use: another view of the window could change it.
   std::string copy(reinterpret_cast<const char*>(text), length);
   LogSource source = level <= 0 ? LogSource::kDebug
@@ -17,6 +18,14 @@ void ServiceLog(rf_import_context* core, uint32_t level, uint32_t message, uint3
                      : level == 2 ? LogSource::kWarn
                                   : LogSource::kError;
   EmitLog({core->module->name(), source, copy});
+}
+
+}  // namespace
+
+void ServiceLog(rf_import_context* core, uint32_t level, uint32_t message, uint32_t length) {
+  const uint8_t* text = WindowRange(core, message, length);
+  if (text == nullptr) return;  // not inside the module's memory: dropped
+  EmitModuleLog(core, level, text, length);
 }
 
 uint64_t ServiceClockNs(rf_import_context*) {

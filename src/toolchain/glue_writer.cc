@@ -115,7 +115,7 @@ std::string TypeCodes(const std::vector<ValueType>& types) {
 
 void WriteImport(std::ostream& out, const ImportInfo& import, const Prototype& prototype,
                  const HostImport& binding) {
-  out << prototype.return_type << " " << prototype.symbol << "(";
+  out << "RF_FORWARDER " << prototype.return_type << " " << prototype.symbol << "(";
   for (size_t i = 0; i < prototype.params.size(); ++i) {
     out << (i > 0 ? ", " : "") << prototype.params[i] << " a" << i;
   }
@@ -255,9 +255,10 @@ StatusOr<GlueSources> WriteGlue(const WasmTranslation& translation, const std::s
     std::vector<ValueType> results;
     if (info.signature.result) results.push_back(*info.signature.result);
     gates << "  {" << CString(info.name) << ", \"" << TypeCodes(info.signature.params) << "\", \""
-          << TypeCodes(results) << "\", (void (*)(void))rf_gate_" << i << ", rf_call_" << i << "},\n";
+          << TypeCodes(results) << "\", (void (*)(void))" << export_prototypes[i]->symbol
+          << ", (void (*)(void))rf_gate_" << i << ", rf_call_" << i << "},\n";
   }
-  if (translation.exports.empty()) gates << "  {0, 0, 0, 0, 0},\n";
+  if (translation.exports.empty()) gates << "  {0, 0, 0, 0, 0, 0},\n";
   gates << "};\n\n";
   gates << "static void rf_instantiate(rf_thread* thread, void* instance, rf_import_context* imports) {\n"
         << "  RF_GATE_BEGIN(thread, instance, return);\n"
@@ -282,7 +283,7 @@ StatusOr<GlueSources> WriteGlue(const WasmTranslation& translation, const std::s
         << "const rf_module_abi rf_abi = {\n"
         << "  RF_MODULE_ABI_VERSION, " << CString(module_name) << ", sizeof(" << instance_type
         << "),\n  rf_instantiate, rf_free_instance, rf_memory,\n  " << translation.exports.size()
-        << ", rf_exports, " << functions.size() << ", rf_functions, rf_unwind,\n};\n";
+        << ", rf_exports, " << functions.size() << ", rf_functions,\n};\n";
   return GlueSources{unit.str(), gates.str()};
 }
 

@@ -26,20 +26,19 @@ rf_import_context* CurrentCore() {
 
 // Unwinds to the innermost gate with a trap. Called only from host frames
 // that hold nothing needing destruction.
-[[noreturn]] void RaiseTrap(rf_import_context* core, uint32_t kind) {
+[[noreturn]] void RaiseTrap(uint32_t kind) {
   rf_thread& thread = t_thread_gate.thread;
   thread.trap_kind = kind;
   thread.trap_pc = 0;
-  core->module->abi().unwind(thread.top);
+  thread.top->unwind(thread.top);
 }
 
 void AllocateMemory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
   rf_import_context* core = CurrentCore();
   RF_CHECK(core->memory == nullptr);  // one memory per module (checked at build)
   uint32_t limit = std::min(max_pages, core->memory_limit_pages);
-  if (initial_pages > limit) RaiseTrap(core, RF_TRAP_MEMORY_LIMIT);
-  if (!core->window.CommitTo(uint64_t{initial_pages} * kPageBytes)) {
-    RaiseTrap(core, RF_TRAP_MEMORY_LIMIT);
+  if (initial_pages > limit || !core->window.CommitTo(uint64_t{initial_pages} * kPageBytes)) {
+    RaiseTrap(RF_TRAP_MEMORY_LIMIT);
   }
   memory->data = core->window.base();
   memory->pages = initial_pages;

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   add(AddBuildCommand);
   add(AddCallCommand);
   add(AddInspectCommand);
-  // add(AddBenchCommand);
+  add(AddBenchCommand);
   // add(AddDemoCommand);
   try {
     app.parse(argc, argv);

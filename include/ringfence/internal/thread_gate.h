@@ -23,7 +23,7 @@ extern __thread ThreadGate t_thread_gate;
 
 // Installs the process's fault handlers (once), this thread's alternate
 // signal stack and its stack bounds. Idempotent.
-void InitThreadGate();
+[[gnu::cold]] void InitThreadGate();
 
 inline rf_thread* CurrentThread() {
   if (!t_thread_gate.ready) [[unlikely]] InitThreadGate();

@@ -40,12 +40,15 @@ enum {
   RF_TRAP_MEMORY_LIMIT = 65, /* instantiation needs more than the limit */
 };
 
-/* A recovery point. Lives in the frame of a gate trampoline (module side);
- * a trap jumps back to it with __builtin_longjmp. */
+/* A recovery point. Lives in the frame of whatever armed it: a module-side
+ * gate trampoline, or the host's inline call path. A trap jumps back to it
+ * with `unwind`, which was compiled by the same compiler as the
+ * __builtin_setjmp that filled `jmp` (the buffer's layout is the compiler's). */
 typedef struct rf_frame {
   void* jmp[5];             /* __builtin_setjmp buffer */
   struct rf_frame* prev;    /* enclosing gate on this thread, or NULL */
   void* instance;           /* wasm2c instance the gate entered */
+  void (*unwind)(struct rf_frame* frame) __attribute__((noreturn));
 } rf_frame;
 
 /* Per-thread gate state, owned by the host (one per thread). The innermost
@@ -97,15 +100,18 @@ typedef struct rf_host_api {
                               uint32_t size);
 } rf_host_api;
 
-/* One callable export. `gate` is a typed trampoline with the C signature
- *   R gate(rf_thread*, void* instance, P...)
- * where R and P are u32/u64/f32/f64 (void for no result); `call` is the same
- * gate with arguments and result passed as 64-bit slots. Both arm recovery:
- * on a trap they return with thread->trap_kind set. */
+/* One callable export. `function` is the export itself, R fn(void* instance,
+ * P...), with R and P u32/u64/f32/f64 (void for no result): calling it
+ * requires a recovery point armed by the caller. `gate` is a typed trampoline
+ * that arms one itself,
+ *   R gate(rf_thread*, void* instance, P...),
+ * and `call` is the same gate with arguments and result passed as 64-bit
+ * slots. On a trap the gates return with thread->trap_kind set. */
 typedef struct rf_export {
   const char* name;
   const char* params;       /* one letter per parameter: i I f F */
   const char* results;      /* "" or one letter */
+  void (*function)(void);
   void (*gate)(void);
   void (*call)(rf_thread* thread, void* instance, const uint64_t* args,
                uint64_t* results);
@@ -136,9 +142,6 @@ typedef struct rf_module_abi {
   const rf_export* exports;
   uint32_t function_count;
   const rf_function_name* functions;
-  /* Jumps back to a frame's recovery point. Never returns. Used by the
-   * host's fault handler; compiled with the same compiler as the gates. */
-  void (*unwind)(rf_frame* frame) __attribute__((noreturn));
 } rf_module_abi;
 
 /* The one symbol a module's shared object exports. Returns NULL if the host's

@@ -1,0 +1,190 @@
+#include "bench/figures.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "ringfence/compartment.h"
+
+extern "C" int32_t add(int32_t a, int32_t b);
+extern "C" int64_t compute_workload(int32_t rounds);
+
+namespace ringfence::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double NanosSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+}
+
+// Keeps a value alive so the loop computing it is not optimised away.
+template <typename T>
+void Keep(const T& value) {
+  asm volatile("" : : "r,m"(value) : "memory");
+}
+
+// Best (lowest) per-iteration time over `repeats` runs of `body(iterations)`.
+template <typename Body>
+double BestNanosPerIteration(int repeats, int64_t iterations, Body body) {
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    Clock::time_point start = Clock::now();
+    body(iterations);
+    best = std::min(best, NanosSince(start) / static_cast<double>(iterations));
+  }
+  return best;
+}
+
+double Percentile(std::vector<double> samples, double fraction) {
+  std::sort(samples.begin(), samples.end());
+  size_t index = std::min(samples.size() - 1, static_cast<size_t>(fraction * samples.size()));
+  return samples[index];
+}
+
+StatusOr<std::unique_ptr<Compartment>> Open(const std::string& dir, const std::string& name) {
+  StatusOr<std::shared_ptr<const Module>> module = Module::Load(dir + "/" + name + ".rfm");
+  if (!module.ok()) return module.status();
+  return Compartment::Create(*module);
+}
+
+#define RF_ASSIGN_OR_RETURN(lhs, expression) \
+  auto lhs##_or = (expression);              \
+  if (!lhs##_or.ok()) return lhs##_or.status(); \
+  auto lhs = std::move(lhs##_or).value()
+
+}  // namespace
+
+StatusOr<std::vector<Figure>> MeasureFigures(const FigureOptions& options) {
+  auto progress = [&](const std::string& what) {
+    if (options.progress) options.progress(what);
+  };
+  const int repeats = options.quick ? 3 : 15;
+  const int64_t calls = options.quick ? 200000 : 5000000;
+  const int samples = options.quick ? 200 : 5000;
+  std::vector<Figure> figures;
+
+  RF_ASSIGN_OR_RETURN(calc, Open(options.module_dir, "calc"));
+  RF_ASSIGN_OR_RETURN(compute, Open(options.module_dir, "compute"));
+  RF_ASSIGN_OR_RETURN(misbehave, Open(options.module_dir, "misbehave"));
+
+  progress("gate call vs direct call");
+  auto gate_add = calc->GetExport<int32_t(int32_t, int32_t)>("add");
+  if (!gate_add.ok()) return gate_add.status();
+  int32_t (*volatile direct_add)(int32_t, int32_t) = add;
+  double direct_ns = 0, gate_ns = 0;
+  // Interleaved so both see the same machine state.
+  for (int round = 0; round < 3; ++round) {
+    // Independent calls (no result feeds the next call), the same shape in
+    // both loops: this measures what a call costs, not a dependency chain.
+    double d = BestNanosPerIteration(repeats, calls, [&](int64_t n) {
+      int32_t (*fn)(int32_t, int32_t) = direct_add;
+      for (int64_t i = 0; i < n; ++i) Keep(fn(static_cast<int32_t>(i), 1));
+    });
+    TypedExport<int32_t(int32_t, int32_t)> gate_fn = *gate_add;
+    double g = BestNanosPerIteration(repeats, calls, [&](int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        Result<int32_t> result = gate_fn(static_cast<int32_t>(i), 1);
+        Keep(result.ok() ? result.value() : 0);
+      }
+    });
+    direct_ns = round == 0 ? d : std::min(direct_ns, d);
+    gate_ns = round == 0 ? g : std::min(gate_ns, g);
+  }
+  figures.push_back({"direct_call_ns", direct_ns, "ns", ""});
+  figures.push_back({"gate_call_ns", gate_ns, "ns", ""});
+  figures.push_back({"gate_ratio", gate_ns / direct_ns, "ratio", "<= 2.0", gate_ns / direct_ns <= 2.0});
+
+  // A loop inside the module calling a host service that returns at once;
+  // the overhead is what the call costs beyond a plain call (direct_call_ns).
+  progress("module -> host import call");
+  auto import_calls = compute->GetExport<int32_t(int32_t)>("compute_import_calls");
+  if (!import_calls.ok()) return import_calls.status();
+  const int32_t loop = static_cast<int32_t>(calls / 10);
+  double import_ns = BestNanosPerIteration(repeats, 10, [&](int64_t n) {
+    for (int64_t i = 0; i < n; ++i) Keep((*import_calls)(loop).ok());
+  }) / loop;
+  figures.push_back({"import_call_ns", import_ns, "ns", ""});
+  figures.push_back({"import_overhead_ns", import_ns - direct_ns, "ns", "<= 2.0",
+                     import_ns - direct_ns <= 2.0});
+
+  progress("trap and restart latency");
+  auto oob = misbehave->GetExport<int32_t()>("out_of_bounds_load");
+  auto dirty = misbehave->GetExport<int32_t(int32_t)>("dirty");
+  if (!oob.ok()) return oob.status();
+  if (!dirty.ok()) return dirty.status();
+  std::vector<double> trap_us, restart_us, restart_1mib_us, instantiate_us;
+  for (int i = 0; i < samples; ++i) {
+    Clock::time_point start = Clock::now();
+    Result<int32_t> trapped = (*oob)();
+    double trapped_ns = NanosSince(start);
+    RF_CHECK(trapped.trapped());
+    RF_RETURN_IF_ERROR(misbehave->Restart());
+    trap_us.push_back(trapped_ns / 1000);
+    restart_us.push_back(NanosSince(start) / 1000);
+
+    // Discard an instance that dirtied 1 MiB and make a fresh one.
+    RF_CHECK((*dirty)(1 << 20).ok());
+    start = Clock::now();
+    RF_RETURN_IF_ERROR(misbehave->Restart());
+    restart_1mib_us.push_back(NanosSince(start) / 1000);
+  }
+  for (int i = 0; i < samples / 10; ++i) {
+    Clock::time_point start = Clock::now();
+    RF_ASSIGN_OR_RETURN(fresh, Compartment::Create(calc->shared_module()));
+    instantiate_us.push_back(NanosSince(start) / 1000);
+    Keep(fresh.get());
+  }
+  figures.push_back({"trap_recover_us_p50", Percentile(trap_us, 0.5), "us", ""});
+  figures.push_back({"trap_recover_us_p99", Percentile(trap_us, 0.99), "us", ""});
+  double restart_p50 = Percentile(restart_us, 0.5);
+  figures.push_back({"restart_us_p50", restart_p50, "us", "<= 20", restart_p50 <= 20});
+  figures.push_back({"restart_us_p99", Percentile(restart_us, 0.99), "us", ""});
+  figures.push_back({"restart_1mib_us_p50", Percentile(restart_1mib_us, 0.5), "us", ""});
+  figures.push_back({"restart_1mib_us_p99", Percentile(restart_1mib_us, 0.99), "us", ""});
+  figures.push_back({"instantiate_us_p50", Percentile(instantiate_us, 0.5), "us", ""});
+
+  progress("CPU-bound module vs native");
+  auto workload = compute->GetExport<int64_t(int32_t)>("compute_workload");
+  if (!workload.ok()) return workload.status();
+  const int32_t rounds = options.quick ? 2 : 10;
+  int64_t (*volatile native_workload)(int32_t) = compute_workload;
+  int64_t native_checksum = native_workload(rounds);
+  Result<int64_t> module_checksum = (*workload)(rounds);
+  if (!module_checksum.ok() || module_checksum.value() != native_checksum) {
+    return Status(StatusCode::kInternal, "compute_workload: module and native results differ");
+  }
+  double native_ns = 0, module_ns = 0;
+  for (int round = 0; round < (options.quick ? 1 : 3); ++round) {
+    double n = BestNanosPerIteration(options.quick ? 2 : 5, 1, [&](int64_t) { Keep(native_workload(rounds)); });
+    double m = BestNanosPerIteration(options.quick ? 2 : 5, 1, [&](int64_t) { Keep((*workload)(rounds).ok()); });
+    native_ns = round == 0 ? n : std::min(native_ns, n);
+    module_ns = round == 0 ? m : std::min(module_ns, m);
+  }
+  figures.push_back({"compute_native_ms", native_ns / 1e6, "ms", ""});
+  figures.push_back({"compute_module_ms", module_ns / 1e6, "ms", ""});
+  figures.push_back({"compute_ratio", module_ns / native_ns, "ratio", "<= 1.5", module_ns / native_ns <= 1.5});
+  return figures;
+}
+
+std::string DescribeMachine() {
+  std::string cpu = "unknown CPU";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.starts_with("model name")) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname system;
+  uname(&system);
+  return fmt::format("{}, {} cores, Linux {}", cpu, std::thread::hardware_concurrency(), system.release);
+}
+
+}  // namespace ringfence::bench
