@@ -1,5 +1,6 @@
-// Google Benchmark suite for the call path: a plain call, the module-side gate
-// alone, the full typed host call, imports, traps, restarts, compute.
+// Google Benchmark suites for the figures `ringfence bench` reports: a plain
+// call against a gate call, a module -> host import, a trap, a restart, and
+// CPU-bound work in a module against the same C built natively.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -24,43 +25,81 @@ std::unique_ptr<Compartment> Open(const std::string& name) {
 void BM_DirectCall(benchmark::State& state) {
   int32_t (*volatile function)(int32_t, int32_t) = add;
   int32_t (*call)(int32_t, int32_t) = function;
-  int32_t sum = 0;
-  for (auto _ : state) sum = call(sum, 1);
-  benchmark::DoNotOptimize(sum);
+  int32_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(call(++i, 1));
 }
 BENCHMARK(BM_DirectCall);
 
-// The module-side gate trampoline only: recovery armed, no host wrapper.
-void BM_RawGate(benchmark::State& state) {
-  auto calc = Open("calc");
-  auto index = calc->module().FindExport("add");
-  RF_CHECK(index.has_value());
-  using Gate = uint32_t (*)(rf_thread*, void*, uint32_t, uint32_t);
-  auto gate = reinterpret_cast<Gate>(calc->module().abi().exports[*index].gate);
-  rf_thread* thread = internal::CurrentThread();
-  void* instance = nullptr;
-  {
-    // The instance pointer is private; get it through a first typed call's
-    // path by asking the gate frame: simplest is the dynamic call table.
-  }
-  (void)instance;
-  (void)thread;
-  (void)gate;
-  state.SkipWithError("not available");
-}
-
 void BM_GateCall(benchmark::State& state) {
   auto calc = Open("calc");
-  auto add_export = calc->GetExport<int32_t(int32_t, int32_t)>("add");
-  RF_CHECK(add_export.ok());
-  int32_t sum = 0;
+  auto add_export = calc->GetExport<int32_t(int32_t, int32_t)>("add").value();
+  int32_t i = 0;
   for (auto _ : state) {
-    Result<int32_t> result = (*add_export)(sum, 1);
-    sum = result.ok() ? result.value() : 0;
+    Result<int32_t> result = add_export(++i, 1);
+    benchmark::DoNotOptimize(result.ok() ? result.value() : 0);
   }
-  benchmark::DoNotOptimize(sum);
 }
 BENCHMARK(BM_GateCall);
+
+// Per call of a host service from inside the module (range = calls per gate).
+void BM_ImportCall(benchmark::State& state) {
+  auto compute = Open("compute");
+  auto loop = compute->GetExport<int32_t(int32_t)>("compute_import_calls").value();
+  const int32_t calls = static_cast<int32_t>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(loop(calls).ok());
+  state.SetItemsProcessed(state.iterations() * calls);
+}
+BENCHMARK(BM_ImportCall)->Arg(1000);
+
+// A fault in module code until the caller holds its Trap (instance discarded).
+void BM_TrapRecover(benchmark::State& state) {
+  auto misbehave = Open("misbehave");
+  auto oob = misbehave->GetExport<int32_t()>("out_of_bounds_load").value();
+  for (auto _ : state) {
+    RF_CHECK(oob().trapped());
+    state.PauseTiming();
+    RF_CHECK(misbehave->Restart().ok());
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_TrapRecover)->Unit(benchmark::kMicrosecond);
+
+// Trap, then a fresh instance ready to serve.
+void BM_TrapAndRestart(benchmark::State& state) {
+  auto misbehave = Open("misbehave");
+  auto oob = misbehave->GetExport<int32_t()>("out_of_bounds_load").value();
+  for (auto _ : state) {
+    RF_CHECK(oob().trapped());
+    RF_CHECK(misbehave->Restart().ok());
+  }
+}
+BENCHMARK(BM_TrapAndRestart)->Unit(benchmark::kMicrosecond);
+
+// Restart of an instance that dirtied range(0) bytes of memory.
+void BM_RestartDirty(benchmark::State& state) {
+  auto misbehave = Open("misbehave");
+  auto dirty = misbehave->GetExport<int32_t(int32_t)>("dirty").value();
+  for (auto _ : state) {
+    state.PauseTiming();
+    RF_CHECK(dirty(static_cast<int32_t>(state.range(0))).ok());
+    state.ResumeTiming();
+    RF_CHECK(misbehave->Restart().ok());
+  }
+}
+BENCHMARK(BM_RestartDirty)->Arg(64 << 10)->Arg(1 << 20)->Unit(benchmark::kMicrosecond);
+
+void BM_ComputeNative(benchmark::State& state) {
+  int64_t (*volatile workload)(int32_t) = compute_workload;
+  for (auto _ : state) benchmark::DoNotOptimize(workload(2));
+}
+BENCHMARK(BM_ComputeNative)->Unit(benchmark::kMillisecond);
+
+void BM_ComputeModule(benchmark::State& state) {
+  auto compute = Open("compute");
+  auto workload = compute->GetExport<int64_t(int32_t)>("compute_workload").value();
+  for (auto _ : state) benchmark::DoNotOptimize(workload(2).ok());
+}
+BENCHMARK(BM_ComputeModule)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ringfence

@@ -44,7 +44,9 @@ namespace ringfence {
 
 struct CompartmentOptions {
   // Most memory the module may have; memory.grow past it fails (returns -1,
-  // so malloc returns NULL). Rounded down to 64 KiB pages.
+  // so malloc returns NULL), and a module whose initial memory is larger
+  // fails to start (kInstantiateFailed, trap kind memory-limit). Rounded down
+  // to 64 KiB pages; at most 4 GiB - 64 KiB.
   uint64_t memory_limit_bytes = uint64_t{256} << 20;
 };
 

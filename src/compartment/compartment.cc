@@ -44,7 +44,9 @@ StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const
   auto* core = new (::operator new(bytes, kCoreAlignment)) rf_import_context();
   core->module = module.get();
   uint64_t limit_pages = options.memory_limit_bytes / internal::WindowReservation::kPageBytes;
-  core->memory_limit_pages = static_cast<uint32_t>(std::min<uint64_t>(limit_pages, 65536));
+  // wasm2c keeps a memory's size in 32 bits, so a full 4 GiB (65536 pages)
+  // cannot be represented: the largest memory is one page less.
+  core->memory_limit_pages = static_cast<uint32_t>(std::min<uint64_t>(limit_pages, 65535));
   Status reserved = core->window.Reserve();
   if (!reserved.ok()) {
     DestroyCore(core);

@@ -228,6 +228,10 @@ StatusOr<GlueSources> WriteGlue(const WasmTranslation& translation, const std::s
     for (size_t i = 0; i < translation.exports.size(); ++i) {
       functions.emplace_back(export_prototypes[i]->symbol, translation.export_functions[i]);
     }
+    for (const ImportInfo& import : translation.imports) {
+      functions.emplace_back(shape->imports.at(import.module + "." + import.name).symbol,
+                             import.module + "." + import.name);
+    }
   }
   unit << "const rf_function_name rf_functions[] = {\n";
   for (const auto& [symbol, name] : functions) {

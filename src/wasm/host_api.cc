@@ -43,8 +43,7 @@ void AllocateMemory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t m
   memory->data = core->window.base();
   memory->pages = initial_pages;
   memory->max_pages = limit;
-  memory->size = initial_pages * kPageBytes;  // wraps to 0 only at 65536 pages
-  if (initial_pages == 65536) memory->size = UINT32_MAX;  // wasm2c stores size in a u32
+  memory->size = initial_pages * kPageBytes;  // limit < 65536 pages: fits in u32
   core->memory = memory;
 }
 
@@ -56,7 +55,7 @@ uint32_t GrowMemory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
   if (delta_pages == 0) return old_pages;
   if (!core->window.CommitTo(new_pages * kPageBytes)) return UINT32_MAX;
   memory->pages = static_cast<uint32_t>(new_pages);
-  memory->size = new_pages == 65536 ? UINT32_MAX : static_cast<uint32_t>(new_pages * kPageBytes);
+  memory->size = static_cast<uint32_t>(new_pages * kPageBytes);
   return old_pages;
 }
 

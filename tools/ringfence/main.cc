@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   add(AddCallCommand);
   add(AddInspectCommand);
   add(AddBenchCommand);
-  // add(AddDemoCommand);
+  add(AddDemoCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
