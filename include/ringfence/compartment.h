@@ -144,7 +144,7 @@ class Compartment {
   // Discards the current instance (if any) and makes a fresh one now.
   Status Restart();
 
-  State state() const { return state_; }
+  State state() const { return live_instance_ != nullptr ? State::kReady : State::kDead; }
   const Module& module() const { return *module_; }
   const std::shared_ptr<const Module>& shared_module() const { return module_; }
   // Instances made after the first (restarts after traps and Restart()).
@@ -174,7 +174,9 @@ class Compartment {
   std::shared_ptr<const Module> module_;
   rf_import_context* core_;  // owned; holds the instance and the window
   void* instance_;           // wasm2c instance inside core_
-  State state_ = State::kDead;
+  // instance_ while it is live, null while the compartment is dead: the one
+  // load and test the call path needs.
+  void* live_instance_ = nullptr;
   bool ever_instantiated_ = false;
   uint64_t restart_count_ = 0;
   std::optional<Trap> last_trap_;
@@ -182,9 +184,17 @@ class Compartment {
 
 namespace internal {
 #if defined(__clang__)
-// Jumps back to a recovery point armed by ArmedCall below; compiled by the
-// same compiler, as __builtin_longjmp requires.
-__attribute__((noreturn)) inline void UnwindInlineFrame(rf_frame* frame) { __builtin_longjmp(frame->jmp, 1); }
+// Jumps back to a recovery point armed by TypedExport::operator() below;
+// compiled by the same compiler, as __builtin_longjmp requires.
+__attribute__((noreturn)) inline void UnwindInlineFrame(rf_frame* frame) {
+  __builtin_longjmp(frame->jmp, 1);
+}
+// Sets up the thread (once) and records the unwinder its inline frames need.
+[[gnu::cold, gnu::noinline]] inline rf_thread* PrepareInlineThread() {
+  rf_thread* thread = CurrentThread();
+  thread->inline_unwind = UnwindInlineFrame;
+  return thread;
+}
 #endif
 }  // namespace internal
 
@@ -196,20 +206,28 @@ __attribute__((noreturn)) inline void UnwindInlineFrame(rf_frame* frame) { __bui
 template <typename R, typename... A>
 [[gnu::always_inline]] inline Result<R> TypedExport<R(A...)>::operator()(A... args) const {
   using Return = typename internal::GateType<R>::type;
+#if defined(__clang__)
+  // One check covers both "thread set up" and "this unwinder recorded".
+  rf_thread* thread = &internal::t_thread_gate.thread;
+  if (thread->inline_unwind != internal::UnwindInlineFrame) [[unlikely]] {
+    thread = internal::PrepareInlineThread();
+  }
+#else
   rf_thread* thread = internal::CurrentThread();
+#endif
   Compartment& compartment = *compartment_;
-  if (compartment.state_ != Compartment::State::kReady) [[unlikely]] {
+  void* instance = compartment.live_instance_;
+  if (instance == nullptr) [[unlikely]] {
     Status status = compartment.Revive();
     if (!status.ok()) return status;
+    instance = compartment.live_instance_;
   }
-  void* instance = compartment.instance_;
 #if defined(__clang__)
   using Function = Return (*)(void*, typename internal::GateType<A>::type...);
   Function function = reinterpret_cast<Function>(function_);
   rf_frame frame;
   frame.prev = thread->top;
   frame.instance = instance;
-  frame.unwind = internal::UnwindInlineFrame;
   if (__builtin_setjmp(frame.jmp)) [[unlikely]] {
     thread->top = frame.prev;
     return compartment.TakeTrap(index_);

@@ -20,8 +20,7 @@
 #define RF_GATE_BEGIN(thread, inst, on_trap) \
   rf_frame rf_gate_frame;                    \
   rf_gate_frame.prev = (thread)->top;        \
-  rf_gate_frame.instance = (inst);           \
-  rf_gate_frame.unwind = rf_unwind;          \
+  rf_gate_frame.instance = (void*)((uintptr_t)(inst) | RF_FRAME_MODULE_GATE); \
   if (__builtin_setjmp(rf_gate_frame.jmp)) { \
     (thread)->top = rf_gate_frame.prev;      \
     on_trap;                                 \
@@ -32,7 +31,7 @@
 
 /* Jumps back to a gate's recovery point; built by the same compiler as the
  * gates, as __builtin_longjmp requires. */
-static __attribute__((noreturn)) void rf_unwind(rf_frame* frame) {
+__attribute__((noreturn)) void rf_unwind(rf_frame* frame) {
   __builtin_longjmp(frame->jmp, 1);
 }
 

@@ -16,6 +16,9 @@
 
 static const rf_host_api* rf_host;
 
+/* In the gates unit (module_gate.h). */
+__attribute__((noreturn)) void rf_unwind(rf_frame* frame);
+
 /* Import forwarders end in a jump to the host: the module's own code is built
  * without sibling calls (so runaway recursion meets the stack guard), which
  * these one-line functions do not need. */
@@ -34,7 +37,7 @@ static __attribute__((noreturn, noinline)) void rf_raise(uint32_t kind,
   if (thread->top == NULL) abort(); /* module code runs only inside a gate */
   thread->trap_kind = kind;
   thread->trap_pc = pc;
-  thread->top->unwind(thread->top);
+  rf_unwind_top(thread, rf_unwind);
 }
 
 void wasm_rt_init(void) {}

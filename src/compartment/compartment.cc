@@ -61,7 +61,7 @@ Compartment::Compartment(std::shared_ptr<const Module> module, rf_import_context
     : module_(std::move(module)), core_(core), instance_(internal::InstanceOfCore(core)) {}
 
 Compartment::~Compartment() {
-  if (state_ == State::kReady) DiscardInstance();
+  if (live_instance_ != nullptr) DiscardInstance();
   DestroyCore(core_);
 }
 
@@ -78,7 +78,7 @@ Status Compartment::Instantiate() {
   }
   if (ever_instantiated_) ++restart_count_;
   ever_instantiated_ = true;
-  state_ = State::kReady;
+  live_instance_ = instance_;
   return Status::Ok();
 }
 
@@ -87,16 +87,16 @@ void Compartment::DiscardInstance() {
   internal::FlushPendingOutput(core_);
   core_->memory = nullptr;
   core_->window.DropPages();
-  state_ = State::kDead;
+  live_instance_ = nullptr;
 }
 
 Status Compartment::Revive() {
-  if (state_ == State::kReady) return Status::Ok();
+  if (live_instance_ != nullptr) return Status::Ok();
   return Instantiate();
 }
 
 Status Compartment::Restart() {
-  if (state_ == State::kReady) DiscardInstance();
+  if (live_instance_ != nullptr) DiscardInstance();
   return Instantiate();
 }
 
@@ -169,7 +169,7 @@ Result<std::optional<Value>> Compartment::CallDynamic(std::string_view name,
 }
 
 const wasm_rt_memory_t* Compartment::memory() const {
-  return state_ == State::kReady ? core_->memory : nullptr;
+  return live_instance_ != nullptr ? core_->memory : nullptr;
 }
 
 }  // namespace ringfence

@@ -22,7 +22,7 @@ uintptr_t FaultingPc(void* context) {
 // The trap kind for a fault we may claim, or RF_TRAP_NONE.
 uint32_t ClassifyFault(int signo, const siginfo_t* info, void* context, ThreadGate& gate) {
   if (!gate.ready || gate.thread.top == nullptr) return RF_TRAP_NONE;
-  rf_import_context* core = CoreOfInstance(gate.thread.top->instance);
+  rf_import_context* core = CoreOfInstance(rf_frame_instance(gate.thread.top));
   if (!core->module->ContainsCode(FaultingPc(context))) return RF_TRAP_NONE;
   auto address = reinterpret_cast<uintptr_t>(info->si_addr);
   if (core->window.Contains(address)) return RF_TRAP_OOB;
@@ -55,13 +55,12 @@ void OnFault(int signo, siginfo_t* info, void* context) {
     ForwardToPrevious(signo, info, context);
     return;
   }
-  rf_frame* frame = gate.thread.top;
   gate.thread.trap_kind = kind;
   gate.thread.trap_pc = FaultingPc(context);
   gate.thread.fault_address = reinterpret_cast<uintptr_t>(info->si_addr);
   // SA_NODEFER left the signal unblocked, and leaving the alternate stack by
   // jumping frees it, so nothing else needs restoring for the next fault.
-  frame->unwind(frame);
+  rf_unwind_top(&gate.thread, CoreOfInstance(rf_frame_instance(gate.thread.top))->module->abi().unwind);
 }
 
 }  // namespace

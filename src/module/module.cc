@@ -4,13 +4,12 @@
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
@@ -24,15 +23,26 @@ namespace ringfence {
 namespace {
 
 StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return Status(StatusCode::kIoError,
-                  fmt::format("cannot open module file {}: {}", path, std::strerror(errno)));
+  auto error = [&](std::string_view what) {
+    return Status(StatusCode::kIoError, fmt::format("cannot read module file {}: {}", path, what));
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return error(std::strerror(errno));
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
+    return error("not a regular file");
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) {
-    return Status(StatusCode::kIoError, fmt::format("cannot read module file {}", path));
+  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
   }
+  close(fd);
+  if (done != bytes.size()) return error("short read");
   return bytes;
 }
 

@@ -287,7 +287,7 @@ StatusOr<GlueSources> WriteGlue(const WasmTranslation& translation, const std::s
         << "const rf_module_abi rf_abi = {\n"
         << "  RF_MODULE_ABI_VERSION, " << CString(module_name) << ", sizeof(" << instance_type
         << "),\n  rf_instantiate, rf_free_instance, rf_memory,\n  " << translation.exports.size()
-        << ", rf_exports, " << functions.size() << ", rf_functions,\n};\n";
+        << ", rf_exports, " << functions.size() << ", rf_functions, rf_unwind,\n};\n";
   return GlueSources{unit.str(), gates.str()};
 }
 

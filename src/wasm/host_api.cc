@@ -21,7 +21,7 @@ rf_thread* CurrentThreadForModule() { return &t_thread_gate.thread; }
 rf_import_context* CurrentCore() {
   rf_frame* top = t_thread_gate.thread.top;
   RF_CHECK(top != nullptr);
-  return CoreOfInstance(top->instance);
+  return CoreOfInstance(rf_frame_instance(top));
 }
 
 // Unwinds to the innermost gate with a trap. Called only from host frames
@@ -30,7 +30,7 @@ rf_import_context* CurrentCore() {
   rf_thread& thread = t_thread_gate.thread;
   thread.trap_kind = kind;
   thread.trap_pc = 0;
-  thread.top->unwind(thread.top);
+  rf_unwind_top(&thread, CoreOfInstance(rf_frame_instance(thread.top))->module->abi().unwind);
 }
 
 void AllocateMemory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {

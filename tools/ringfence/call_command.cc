@@ -83,7 +83,8 @@ CommandRunner AddCallCommand(CLI::App& app) {
       "Call one export of a module and print its result.\n"
       "With EXPORT '-', read one call per line from stdin (EXPORT ARG...) and print exactly one "
       "line per input line: the value, a 'trap:' line, or an 'error:' line; the module is "
-      "restarted after each trap.\nExit codes: 0 ok, 2 usage or load error, 3 trap.");
+      "restarted after each trap.\nOptions go before MODULE.\nExit codes: 0 ok, 2 usage or load "
+      "error, 3 trap.");
   command->add_option("module", options->module_path, "Module file")->required();
   command->add_option("export", options->export_name, "Export to call, or - to read calls from stdin")
       ->required();
@@ -91,8 +92,9 @@ CommandRunner AddCallCommand(CLI::App& app) {
   command->add_option("--memory-limit", options->memory_limit_mib, "Memory limit in MiB")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
-  // Negative numbers are arguments, not options.
-  command->allow_extras(false);
+  // Once MODULE is seen, everything is positional: "-inf", "-nan" and "-5"
+  // are arguments, not options. Options go before MODULE.
+  command->positionals_at_end();
   return [options] {
     StatusOr<std::shared_ptr<const Module>> module = Module::Load(options->module_path);
     if (!module.ok()) {

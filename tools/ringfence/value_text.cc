@@ -51,6 +51,7 @@ std::optional<typename FloatBits<Float>::Bits> ParseFloatBits(std::string_view t
   using Bits = typename Traits::Bits;
   bool negative = !text.empty() && text[0] == '-';
   std::string_view body = negative || (!text.empty() && text[0] == '+') ? text.substr(1) : text;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) return std::nullopt;  // one sign only
   Bits sign = negative ? Traits::kSign : 0;
   if (body == "inf" || body == "infinity") return sign | Traits::kExponent;
   if (body == "nan") return sign | Traits::kExponent | Traits::kQuiet;

@@ -42,19 +42,33 @@ enum {
 
 /* A recovery point. Lives in the frame of whatever armed it: a module-side
  * gate trampoline, or the host's inline call path. A trap jumps back to it
- * with `unwind`, which was compiled by the same compiler as the
- * __builtin_setjmp that filled `jmp` (the buffer's layout is the compiler's). */
+ * with an unwinder compiled by the same compiler as the __builtin_setjmp that
+ * filled `jmp` (the buffer's layout is the compiler's): the module's own for
+ * frames its gates armed (marked by RF_FRAME_MODULE_GATE in `instance`), the
+ * thread's inline_unwind for the host's. */
 typedef struct rf_frame {
   void* jmp[5];             /* __builtin_setjmp buffer */
   struct rf_frame* prev;    /* enclosing gate on this thread, or NULL */
-  void* instance;           /* wasm2c instance the gate entered */
-  void (*unwind)(struct rf_frame* frame) __attribute__((noreturn));
+  void* instance;           /* wasm2c instance the gate entered, maybe marked */
 } rf_frame;
+
+typedef void (*rf_unwind_fn)(rf_frame* frame) __attribute__((noreturn));
+
+/* Instances are 64-byte aligned, so the low bit of a frame's `instance` is
+ * free to say which unwinder the frame needs. */
+#define RF_FRAME_MODULE_GATE ((uintptr_t)1)
+
+static inline void* rf_frame_instance(const rf_frame* frame) {
+  return (void*)((uintptr_t)frame->instance & ~RF_FRAME_MODULE_GATE);
+}
 
 /* Per-thread gate state, owned by the host (one per thread). The innermost
  * gate is `top`; a trap records what happened here before unwinding. */
 typedef struct rf_thread {
   rf_frame* top;
+  /* Unwinder for frames the host armed inline (null until the host's inline
+   * call path first ran on this thread). */
+  rf_unwind_fn inline_unwind;
   uint32_t trap_kind;       /* RF_TRAP_*, RF_TRAP_NONE while no trap pending */
   int32_t exit_code;        /* for RF_TRAP_EXIT */
   uintptr_t trap_pc;        /* code address that trapped, 0 if unknown */
@@ -142,7 +156,17 @@ typedef struct rf_module_abi {
   const rf_export* exports;
   uint32_t function_count;
   const rf_function_name* functions;
+  /* Jumps back to a frame the module's gates armed. Never returns. */
+  rf_unwind_fn unwind;
 } rf_module_abi;
+
+/* Jumps back to `thread`'s innermost frame, with the right unwinder. */
+static inline __attribute__((noreturn)) void rf_unwind_top(const rf_thread* thread,
+                                                           rf_unwind_fn module_unwind) {
+  rf_frame* frame = thread->top;
+  if (((uintptr_t)frame->instance & RF_FRAME_MODULE_GATE) != 0) module_unwind(frame);
+  thread->inline_unwind(frame);
+}
 
 /* The one symbol a module's shared object exports. Returns NULL if the host's
  * ABI version is not the module's. */
