@@ -10,7 +10,47 @@
 #include "ringfence/compartment.h"
 #include "ringfence/module_file.h"
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RF_TEST_TSAN 1
+#endif
+#if __has_feature(address_sanitizer)
+#define RF_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define RF_TEST_TSAN 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define RF_TEST_ASAN 1
+#endif
+
 namespace ringfence::testing {
+
+// ThreadSanitizer cannot follow a jump out of a signal handler: it goes on
+// believing the thread is inside the handler and reports every later malloc
+// as signal-unsafe. Under TSan the tests therefore leave out the traps that
+// arrive as signals (out-of-bounds, stack exhaustion); the normal and ASan
+// builds cover them.
+#ifdef RF_TEST_TSAN
+inline constexpr bool kSignalTrapsTestable = false;
+#else
+inline constexpr bool kSignalTrapsTestable = true;
+#endif
+
+// AddressSanitizer keeps freed memory in quarantine and TSan maps shadow
+// memory, so RSS and address-space growth only mean "leak" without them.
+#if defined(RF_TEST_TSAN) || defined(RF_TEST_ASAN)
+inline constexpr bool kMemoryFiguresMeaningful = false;
+#else
+inline constexpr bool kMemoryFiguresMeaningful = true;
+#endif
+
+#define RF_SKIP_SIGNAL_TRAPS_UNDER_TSAN()                                              \
+  do {                                                                                 \
+    if (!::ringfence::testing::kSignalTrapsTestable)                                   \
+      GTEST_SKIP() << "traps delivered as signals are not testable under TSan";        \
+  } while (0)
 
 // Path of a built example module (calc, stl, compute, misbehave).
 inline std::string ExampleModulePath(const std::string& name) {

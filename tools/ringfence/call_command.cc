@@ -96,6 +96,14 @@ CommandRunner AddCallCommand(CLI::App& app) {
   // are arguments, not options. Options go before MODULE.
   command->positionals_at_end();
   return [options] {
+    // "--" after MODULE (needed before -inf could be passed as is) still
+    // just ends the options.
+    if (options->export_name == "--" && !options->args.empty()) {
+      options->export_name = options->args.front();
+      options->args.erase(options->args.begin());
+    } else if (!options->args.empty() && options->args.front() == "--") {
+      options->args.erase(options->args.begin());
+    }
     StatusOr<std::shared_ptr<const Module>> module = Module::Load(options->module_path);
     if (!module.ok()) {
       std::fprintf(stderr, "ringfence call: error: %s\n", module.status().message().c_str());
