@@ -190,10 +190,8 @@ __attribute__((noreturn)) inline void UnwindInlineFrame(rf_frame* frame) {
   __builtin_longjmp(frame->jmp, 1);
 }
 // Sets up the thread (once) and records the unwinder its inline frames need.
-[[gnu::cold, gnu::noinline]] inline rf_thread* PrepareInlineThread() {
-  rf_thread* thread = CurrentThread();
-  thread->inline_unwind = UnwindInlineFrame;
-  return thread;
+[[gnu::cold, gnu::noinline]] inline void PrepareInlineThread() {
+  CurrentThread()->inline_unwind = UnwindInlineFrame;
 }
 #endif
 }  // namespace internal
@@ -208,13 +206,37 @@ template <typename R, typename... A>
   using Return = typename internal::GateType<R>::type;
 #if defined(__clang__)
   // One check covers both "thread set up" and "this unwinder recorded".
-  rf_thread* thread = &internal::t_thread_gate.thread;
-  if (thread->inline_unwind != internal::UnwindInlineFrame) [[unlikely]] {
-    thread = internal::PrepareInlineThread();
+  if (internal::t_thread_gate.thread.inline_unwind != internal::UnwindInlineFrame) [[unlikely]] {
+    internal::PrepareInlineThread();
+  }
+  if (compartment_->live_instance_ == nullptr) [[unlikely]] {
+    Status status = compartment_->Revive();
+    if (!status.ok()) return status;
+  }
+  rf_frame frame;
+  frame.prev = internal::t_thread_gate.thread.top;
+  if (__builtin_setjmp(frame.jmp)) [[unlikely]] {
+    internal::t_thread_gate.thread.top = frame.prev;
+    return compartment_->TakeTrap(index_);
+  }
+  // Everything a value needs after the recovery point is loaded after it,
+  // so the compiler need not keep it in memory across it.
+  void* instance = compartment_->live_instance_;
+  frame.instance = instance;
+  internal::t_thread_gate.thread.top = &frame;
+  using Function = Return (*)(void*, typename internal::GateType<A>::type...);
+  Function function = reinterpret_cast<Function>(function_);
+  if constexpr (std::is_void_v<R>) {
+    function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
+    internal::t_thread_gate.thread.top = frame.prev;
+    return Result<void>();
+  } else {
+    Return value = function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
+    internal::t_thread_gate.thread.top = frame.prev;
+    return static_cast<R>(value);
   }
 #else
   rf_thread* thread = internal::CurrentThread();
-#endif
   Compartment& compartment = *compartment_;
   void* instance = compartment.live_instance_;
   if (instance == nullptr) [[unlikely]] {
@@ -222,27 +244,6 @@ template <typename R, typename... A>
     if (!status.ok()) return status;
     instance = compartment.live_instance_;
   }
-#if defined(__clang__)
-  using Function = Return (*)(void*, typename internal::GateType<A>::type...);
-  Function function = reinterpret_cast<Function>(function_);
-  rf_frame frame;
-  frame.prev = thread->top;
-  frame.instance = instance;
-  if (__builtin_setjmp(frame.jmp)) [[unlikely]] {
-    thread->top = frame.prev;
-    return compartment.TakeTrap(index_);
-  }
-  thread->top = &frame;
-  if constexpr (std::is_void_v<R>) {
-    function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
-    thread->top = frame.prev;
-    return Result<void>();
-  } else {
-    Return value = function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
-    thread->top = frame.prev;
-    return static_cast<R>(value);
-  }
-#else
   using Gate = Return (*)(rf_thread*, void*, typename internal::GateType<A>::type...);
   Gate gate = reinterpret_cast<Gate>(gate_);
   if constexpr (std::is_void_v<R>) {
