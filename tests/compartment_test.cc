@@ -549,6 +549,19 @@ TEST_F(CompartmentTest, LogWithABadPointerIsDropped) {
                             CapturedRecord{"lib_chatty", LogSource::kInfo, "still here"}));
 }
 
+// A huge write is taken in part (WASI allows it; libc writes the rest), so a
+// module can never make the host hold more than a bounded amount at once.
+TEST_F(CompartmentTest, HugeWriteIsTakenInBoundedParts) {
+  auto compartment = CreateOrDie(LoadOrDie(TestModulePath("lib_chatty")));
+  Result<int32_t> written = compartment->Call<int32_t(int32_t)>("write_big", 4 << 20);
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(written.value(), 64 * 1024);
+  ASSERT_TRUE(compartment->Restart().ok());  // flushes the unterminated line
+  size_t delivered = 0;
+  for (const CapturedRecord& record : records_) delivered += record.message.size();
+  EXPECT_EQ(delivered, 64u * 1024) << "the partial write reached the log whole";
+}
+
 TEST_F(CompartmentTest, PartialLineBeforeATrapIsDelivered) {
   auto compartment = CreateOrDie(LoadOrDie(ExampleModulePath("misbehave")));
   Result<void> result = compartment->Call<void()>("print_then_trap");

@@ -30,7 +30,10 @@ using LogSink = std::function<void(const LogRecord&)>;
 
 // Replaces the process-wide sink; an empty sink restores the default.
 // Thread-safe. Records are delivered one at a time (the sink is never called
-// concurrently), on the thread that runs the module.
+// concurrently), on the thread that runs the module, with the sink's lock
+// held. So a sink must not throw (it runs between module frames: no
+// exception may cross a gate) and must not call SetLogSink or EmitLog
+// (it would deadlock).
 void SetLogSink(LogSink sink);
 
 // Delivers one record to the current sink (used by the host services).

@@ -215,6 +215,7 @@ std::string Module::FunctionAt(uintptr_t pc) const {
                                 [](const auto& a, const auto& b) { return a.first < b.first; });
   if (after == functions_.begin()) return "";
   const char* name = std::prev(after)->second;
+  if (std::string_view(name).substr(0, 2) != "_Z") return name;  // not a C++ name
   int status = 0;
   char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
   std::string result = status == 0 && demangled != nullptr ? demangled : name;

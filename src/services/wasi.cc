@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -22,6 +23,10 @@ constexpr uint32_t kInvalid = 28;
 
 constexpr size_t kMaxPendingLine = 64 * 1024;
 constexpr uint32_t kMaxIovecs = 1024;
+// Bytes taken per fd_write call: WASI lets a write be partial (nwritten says
+// how much), and libc writes the rest, so a module can never make the host
+// hold more than this at once.
+constexpr uint32_t kMaxWriteBytes = 64 * 1024;
 
 // Appends `data` to the stream's pending text and emits every complete line.
 void WriteStream(rf_import_context* core, LogSource source, std::string& pending,
@@ -66,12 +71,13 @@ uint32_t WasiFdWrite(rf_import_context* core, uint32_t fd, uint32_t iovs, uint32
   uint8_t* written_out = WindowRange(core, nwritten, 4);
   if (iov_bytes == nullptr || written_out == nullptr) return kFault;
   std::string data;
-  for (uint32_t i = 0; i < iovs_len; ++i) {
+  for (uint32_t i = 0; i < iovs_len && data.size() < kMaxWriteBytes; ++i) {
     uint32_t buffer, length;  // copied out once, then checked
     std::memcpy(&buffer, iov_bytes + i * 8, 4);
     std::memcpy(&length, iov_bytes + i * 8 + 4, 4);
     const uint8_t* bytes = WindowRange(core, buffer, length);
     if (bytes == nullptr) return kFault;
+    length = std::min<uint32_t>(length, kMaxWriteBytes - static_cast<uint32_t>(data.size()));
     data.append(reinterpret_cast<const char*>(bytes), length);
   }
   if (fd == 1) {

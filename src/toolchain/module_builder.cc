@@ -144,7 +144,11 @@ class Builder {
     fs::path wasm = work_ / "module.wasm";
     std::vector<std::string> argv = {options_.wasm_compiler, "--target=wasm32-wasi",
                                      "--sysroot=" + sdk_.wasi_sysroot, "-mexec-model=reactor",
-                                     "-Wl,--strip-debug", "-Wl,-z,stack-size=1048576"};
+                                     "-Wl,--strip-debug", "-Wl,-z,stack-size=1048576",
+                                     // The stack below the data: an overflowing
+                                     // stack leaves the memory and traps instead
+                                     // of overwriting the module's globals.
+                                     "-Wl,--stack-first"};
     if (any_cxx) argv.insert(argv.end(), {"-lc++", "-lc++abi"});
     argv.insert(argv.end(), objects.begin(), objects.end());
     argv.insert(argv.end(), {"-o", wasm.string()});

@@ -50,3 +50,13 @@ RF_EXPORT(log_bad_pointer) int32_t log_bad_pointer(void) {
   rf_log_str(RF_LOG_INFO, "still here");
   return 7;
 }
+
+/* One write(2) of `bytes` bytes with no newline from a buffer in the module's
+ * memory; returns what write() reported. */
+#include <unistd.h>
+static char g_big[4 << 20];
+RF_EXPORT(write_big) int32_t write_big(int32_t bytes) {
+  if (bytes < 0 || bytes > (int32_t)sizeof g_big) return -2;
+  for (int32_t i = 0; i < bytes; ++i) g_big[i] = 'x';
+  return (int32_t)write(1, g_big, (size_t)bytes);
+}
