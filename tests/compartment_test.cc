@@ -549,6 +549,16 @@ TEST_F(CompartmentTest, LogWithABadPointerIsDropped) {
                             CapturedRecord{"lib_chatty", LogSource::kInfo, "still here"}));
 }
 
+// Overflowing the shadow stack (in module memory) is an out-of-bounds trap.
+TEST_F(CompartmentTest, ShadowStackOverflowIsAnOutOfBoundsTrap) {
+  RF_SKIP_SIGNAL_TRAPS_UNDER_TSAN();
+  auto compartment = CreateOrDie(LoadOrDie(ExampleModulePath("misbehave")));
+  ASSERT_EQ(compartment->Call<int32_t()>("calls").value(), 1);
+  Result<int32_t> result = compartment->Call<int32_t()>("shadow_stack_overflow");
+  ASSERT_TRUE(result.trapped());
+  EXPECT_EQ(result.trap().kind, TrapKind::kOutOfBounds) << result.trap().ToString();
+}
+
 // A huge write is taken in part (WASI allows it; libc writes the rest), so a
 // module can never make the host hold more than a bounded amount at once.
 TEST_F(CompartmentTest, HugeWriteIsTakenInBoundedParts) {

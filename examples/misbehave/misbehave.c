@@ -100,3 +100,14 @@ RF_EXPORT(scribble) int32_t scribble(int32_t bytes) {
   for (int32_t i = 0; i < bytes; ++i) memory[i] = (char)i;
   return bytes;
 }
+
+/* Recursion with a large address-taken local: it exhausts the module's own
+ * 1 MiB shadow stack (in its memory), which leaves the memory and traps as
+ * out-of-bounds before the module's globals are touched. */
+static int32_t shadow_recurse(int32_t depth) {
+  volatile char block[4096];
+  block[0] = (char)depth;
+  g_sink = depth;
+  return shadow_recurse(depth + 1) + block[0];
+}
+RF_EXPORT(shadow_stack_overflow) int32_t shadow_stack_overflow(void) { return shadow_recurse(0); }
