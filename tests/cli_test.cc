@@ -46,13 +46,7 @@ using testing::RunCli;
 using testing::kExitOk;
 using testing::kExitTrap;
 using testing::kExitUsage;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
+using testing::Lines;
 
 const std::string& Calc() {
   static const std::string path = ExampleModulePath("calc");
