@@ -16,16 +16,24 @@
 // state); or a Status if the call could not run (no such export, wrong
 // signature, the fresh instance could not be made).
 //
-// Threads: a Compartment runs module code on one thread at a time; it is not
-// safe to call one compartment from several threads at once (use one
-// compartment per thread). Different compartments may be called concurrently
-// from different threads. A compartment must outlive its TypedExports and
-// Windows.
+// Threads: a compartment runs module code on one thread at a time (wasm32
+// code is single-threaded). Calls from several threads are safe: a thread
+// that finds another inside waits, up to its call's deadline. The same thread
+// may re-enter (host -> A -> host -> A). The thread that used a compartment
+// last keeps a cheap claim on it, so calls from one thread cost a few stores;
+// a call from another thread takes the claim over (a process-wide memory
+// barrier, about a microsecond). For parallel throughput, use a
+// CompartmentPool. A compartment must outlive its TypedExports and Windows,
+// and no thread may be inside it when it is destroyed.
 #ifndef RINGFENCE_COMPARTMENT_H_
 #define RINGFENCE_COMPARTMENT_H_
 
+#include <atomic>
+#include <bit>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -48,9 +56,16 @@ struct CompartmentOptions {
   // fails to start (kInstantiateFailed, trap kind memory-limit). Rounded down
   // to 64 KiB pages; at most 4 GiB - 64 KiB.
   uint64_t memory_limit_bytes = uint64_t{256} << 20;
+  // Deadline of every call from the host (zero: none). A module still
+  // running when it passes is preempted and the call returns a Trap of kind
+  // timeout; a thread blocked in a host service is woken and unwound the
+  // same way. Calls the module makes to linked modules share the deadline.
+  std::chrono::nanoseconds call_timeout{0};
 };
 
 class Compartment;
+class Lock;
+class Region;
 
 namespace internal {
 // The C type a gate trampoline uses for a C++ parameter or result type.
@@ -62,6 +77,18 @@ template <> struct GateType<uint64_t> { using type = uint64_t; };
 template <> struct GateType<float> { using type = float; };
 template <> struct GateType<double> { using type = double; };
 template <> struct GateType<void> { using type = void; };
+
+// A value's bits in a 64-bit slot (i32/f32 in the low half), and back.
+template <typename T>
+uint64_t ToSlot(T value) {
+  if constexpr (sizeof(T) == 4) return std::bit_cast<uint32_t>(value);
+  else return std::bit_cast<uint64_t>(value);
+}
+template <typename T>
+T FromSlot(uint64_t slot) {
+  if constexpr (sizeof(T) == 4) return std::bit_cast<T>(static_cast<uint32_t>(slot));
+  else return std::bit_cast<T>(slot);
+}
 
 template <typename Sig> struct SignatureOf;
 template <typename R, typename... A>
@@ -94,6 +121,9 @@ class TypedExport<R(A...)> {
   friend class Compartment;
   TypedExport(Compartment* compartment, uint32_t index, const rf_export& entry)
       : compartment_(compartment), index_(index), function_(entry.function), gate_(entry.gate) {}
+
+  // The call for everything the fast path does not cover.
+  [[gnu::noinline]] Result<R> SlowCall(A... args) const;
 
   Compartment* compartment_;
   uint32_t index_;
@@ -142,7 +172,40 @@ class Compartment {
   Result<std::optional<Value>> CallDynamic(std::string_view name, std::span<const Value> args);
 
   // Discards the current instance (if any) and makes a fresh one now.
+  // kUnavailable if a thread is inside.
   Status Restart();
+
+  // Kills the instance, from any thread. If no thread is inside, it is
+  // discarded now. Otherwise the thread inside is preempted if it runs module
+  // code, woken if it waits in a host service (a lock, a sleep), and unwound
+  // to the gate where it entered: its call returns a Trap of kind killed, and
+  // none of the module's code runs again. The next call starts a fresh
+  // instance. Locks the instance held pass on marked owner died.
+  void Kill();
+
+  // Makes `lock` available to the module under `name` (rf_lock_open). The
+  // compartment shares ownership. kInvalidArgument for an empty name or one
+  // already provided.
+  Status Provide(std::string name, std::shared_ptr<Lock> lock);
+
+  // Maps `region` into this compartment's window at byte `offset`, where the
+  // module finds it under `name` (rf_region_open, rf_region_offset). The
+  // offset must be a multiple of 64 KiB, at or above the memory limit (so the
+  // module's own memory never grows into it), the region must end at or
+  // below 4 GiB, and it must not overlap another region. The mapping stays
+  // across restarts. kInvalidArgument otherwise.
+  Status MapRegion(std::string name, std::shared_ptr<Region> region, uint64_t offset);
+
+  // Links the module's import `import_module`.`import_name` (declared with
+  // RF_IMPORT) to `target`'s export `export_name`. `target` may be this
+  // compartment (re-entry) and must outlive this one. Errors: kNotFound (no
+  // such import or export), kSignatureMismatch, kUnavailable (a thread is
+  // inside).
+  Status Link(std::string_view import_module, std::string_view import_name, Compartment& target,
+              std::string_view export_name);
+  // Links every import from `import_module` to `target`'s export of the same
+  // name. Same errors.
+  Status LinkModule(std::string_view import_module, Compartment& target);
 
   State state() const { return live_instance_ != nullptr ? State::kReady : State::kDead; }
   const Module& module() const { return *module_; }
@@ -154,24 +217,65 @@ class Compartment {
   // Checked access to the module's memory.
   Window window() { return Window(this); }
 
+  // Handles the live instance has open.
+  uint32_t open_handles() const;
+
   // Internal: the live instance's memory, or null.
   const wasm_rt_memory_t* memory() const;
+  // Internal: calls export `index` with arguments and result as 64-bit slots
+  // (the full path: waits for other threads, deadlines, watchdog).
+  Result<uint64_t> CallSlots(uint32_t index, const uint64_t* args);
+  // Internal: kill with a given trap kind (RF_TRAP_KILLED, RF_TRAP_TIMEOUT).
+  void KillWith(uint32_t trap_kind);
+  // Internal: no thread is inside and no other thread holds a claim.
+  bool IdleFor(const void* thread) const;
 
  private:
   template <typename Sig> friend class TypedExport;
+  friend class CompartmentPool;
 
-  Compartment(std::shared_ptr<const Module> module, rf_import_context* core);
+  Compartment(std::shared_ptr<const Module> module, rf_import_context* core,
+              CompartmentOptions options);
+
+  // Slow-path entry for the calling thread: waits (up to `deadline_ns`)
+  // until no other thread is inside, takes the claim, makes an instance if
+  // there is none. On success depth_ was raised by one; *outer_depth is the
+  // depth before. Errors: kDeadlineExceeded, kUnavailable, kInstantiateFailed.
+  Status Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint32_t* outer_depth);
+  // Leaves a frame entered at `outer_depth`.
+  void Leave(uint32_t outer_depth);
+  // A fast-path entry found the claim revoked after raising depth_: undo.
+  [[gnu::noinline, gnu::cold]] void BackOut(uint32_t outer_depth);
+  // A fast-path exit found the claim revoked: wake whoever waits.
+  [[gnu::noinline, gnu::cold]] void AfterRevokedExit(uint32_t outer_depth);
+  // Stops fast-path entries by other threads (call with entry_mutex_ held).
+  void RevokeClaim();
+  // Discards the instance if a kill is pending and nobody is inside
+  // (entry_mutex_ held).
+  void SettlePendingKill();
 
   StatusOr<uint32_t> CheckExport(std::string_view name, const Signature& expected) const;
   const rf_export& ExportEntry(uint32_t index) const;
-  // Makes a fresh instance if the compartment is dead.
-  [[gnu::noinline, gnu::cold]] Status Revive();
   Status Instantiate();
   void DiscardInstance();
-  // Turns the pending trap on this thread into a Trap; discards the instance.
-  [[gnu::noinline, gnu::cold]] Trap TakeTrap(uint32_t export_index);
+  // Turns the pending trap on this thread into a Trap, discards the
+  // instance and leaves the frame entered at `outer_depth`.
+  [[gnu::noinline, gnu::cold]] Trap TakeTrap(uint32_t export_index, uint32_t outer_depth);
+  Trap MakeTrap(uint32_t export_index);
+
+  // Execution ownership (see "Threads" above). fast_owner_ is the thread
+  // that may enter without the mutex: set only while the instance is live,
+  // no deadline applies and no other thread waits. A thread that wants in
+  // clears it, then a process-wide barrier makes every fast entry that
+  // raced either visible in depth_ or aware of the cleared claim.
+  std::atomic<const void*> fast_owner_{nullptr};
+  std::atomic<uint32_t> depth_{0};  // frames the owner has open; futex word
+  std::mutex entry_mutex_;
+  const void* owner_ = nullptr;  // guarded by entry_mutex_: last thread inside
+  uint32_t waiters_ = 0;         // guarded by entry_mutex_
 
   std::shared_ptr<const Module> module_;
+  CompartmentOptions options_;
   rf_import_context* core_;  // owned; holds the instance and the window
   void* instance_;           // wasm2c instance inside core_
   // instance_ while it is live, null while the compartment is dead: the one
@@ -189,35 +293,39 @@ namespace internal {
 __attribute__((noreturn)) inline void UnwindInlineFrame(rf_frame* frame) {
   __builtin_longjmp(frame->jmp, 1);
 }
-// Sets up the thread (once) and records the unwinder its inline frames need.
-[[gnu::cold, gnu::noinline]] inline void PrepareInlineThread() {
-  CurrentThread()->inline_unwind = UnwindInlineFrame;
-}
 #endif
 }  // namespace internal
 
-// The fast path. With clang the recovery point is armed right here, inlined
-// into the caller, and the export is called directly: a few stores, no
-// system call, one call. Other compilers will not inline a function that
-// uses __builtin_setjmp, so they call the module's own gate instead (an extra
-// call level, same guarantees).
+// The fast path, for a thread that holds the compartment's claim (it called
+// it last, the instance is live, no deadline applies): raise the depth,
+// check the claim again, arm recovery, call. With clang the recovery point
+// is armed right here, inlined into the caller, and the export is called
+// directly: a few stores, no system call, one call. Other compilers will not
+// inline a function that uses __builtin_setjmp, so they call the module's
+// own gate instead (an extra call level, same guarantees).
 template <typename R, typename... A>
 [[gnu::always_inline]] inline Result<R> TypedExport<R(A...)>::operator()(A... args) const {
   using Return = typename internal::GateType<R>::type;
+  internal::ThreadGate& gate = internal::t_thread_gate;
+  Compartment& compartment = *compartment_;
+  if (compartment.fast_owner_.load(std::memory_order_relaxed) != &gate) [[unlikely]] {
+    return SlowCall(args...);
+  }
+  uint32_t depth = compartment.depth_.load(std::memory_order_relaxed);
+  compartment.depth_.store(depth + 1, std::memory_order_relaxed);
+  // Only a compiler fence: a thread revoking the claim issues a process-wide
+  // barrier, which orders this store before the load below on this CPU.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (compartment.fast_owner_.load(std::memory_order_relaxed) != &gate) [[unlikely]] {
+    compartment.BackOut(depth);
+    return SlowCall(args...);
+  }
 #if defined(__clang__)
-  // One check covers both "thread set up" and "this unwinder recorded".
-  if (internal::t_thread_gate.thread.inline_unwind != internal::UnwindInlineFrame) [[unlikely]] {
-    internal::PrepareInlineThread();
-  }
-  if (compartment_->live_instance_ == nullptr) [[unlikely]] {
-    Status status = compartment_->Revive();
-    if (!status.ok()) return status;
-  }
   rf_frame frame;
-  frame.prev = internal::t_thread_gate.thread.top;
+  frame.prev = gate.thread.top;
   if (__builtin_setjmp(frame.jmp)) [[unlikely]] {
     internal::t_thread_gate.thread.top = frame.prev;
-    return compartment_->TakeTrap(index_);
+    return compartment_->TakeTrap(index_, depth);
   }
   // Everything a value needs after the recovery point is loaded after it,
   // so the compiler need not keep it in memory across it.
@@ -226,36 +334,56 @@ template <typename R, typename... A>
   internal::t_thread_gate.thread.top = &frame;
   using Function = Return (*)(void*, typename internal::GateType<A>::type...);
   Function function = reinterpret_cast<Function>(function_);
+#else
+  rf_thread* thread = &gate.thread;
+  void* instance = compartment.live_instance_;
+  using Gate = Return (*)(rf_thread*, void*, typename internal::GateType<A>::type...);
+  Gate gate_function = reinterpret_cast<Gate>(gate_);
+#endif
+  auto leave = [](Compartment& entered, uint32_t outer_depth, const void* self) {
+    entered.depth_.store(outer_depth, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (entered.fast_owner_.load(std::memory_order_relaxed) != self) [[unlikely]] {
+      entered.AfterRevokedExit(outer_depth);
+    }
+  };
   if constexpr (std::is_void_v<R>) {
+#if defined(__clang__)
     function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
     internal::t_thread_gate.thread.top = frame.prev;
+#else
+    gate_function(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
+    if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_, depth);
+#endif
+    leave(*compartment_, depth, &internal::t_thread_gate);
     return Result<void>();
   } else {
+#if defined(__clang__)
     Return value = function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
     internal::t_thread_gate.thread.top = frame.prev;
+#else
+    Return value =
+        gate_function(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
+    if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_, depth);
+#endif
+    leave(*compartment_, depth, &internal::t_thread_gate);
     return static_cast<R>(value);
   }
-#else
-  rf_thread* thread = internal::CurrentThread();
-  Compartment& compartment = *compartment_;
-  void* instance = compartment.live_instance_;
-  if (instance == nullptr) [[unlikely]] {
-    Status status = compartment.Revive();
-    if (!status.ok()) return status;
-    instance = compartment.live_instance_;
-  }
-  using Gate = Return (*)(rf_thread*, void*, typename internal::GateType<A>::type...);
-  Gate gate = reinterpret_cast<Gate>(gate_);
+}
+
+template <typename R, typename... A>
+Result<R> TypedExport<R(A...)>::SlowCall(A... args) const {
+  uint64_t slots[sizeof...(A) + 1] = {};
+  size_t next = 0;
+  ((slots[next++] = internal::ToSlot(args)), ...);
+  Result<uint64_t> result = compartment_->CallSlots(index_, slots);
+  if (result.trapped()) return result.trap();
+  if (result.failed()) return result.status();
   if constexpr (std::is_void_v<R>) {
-    gate(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
-    if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_);
     return Result<void>();
   } else {
-    Return value = gate(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
-    if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_);
-    return static_cast<R>(value);
+    return internal::FromSlot<R>(result.value());
   }
-#endif
 }
 
 }  // namespace ringfence

@@ -29,6 +29,10 @@ enum class StatusCode {
   kIoError,            // reading or writing a file failed
   kResourceExhausted,  // address space, memory or another limit
   kInstantiateFailed,  // a fresh instance trapped or could not be made
+  kDeadlineExceeded,   // the call's deadline passed before it could run or finish
+  kUnavailable,        // the compartment cannot serve now (e.g. being unwound)
+  kFailedPrecondition, // the object is not in a state that allows this
+                       // (e.g. a lock made unrecoverable, released by a non-owner)
   kInternal,           // a ringfence bug
 };
 

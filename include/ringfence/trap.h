@@ -25,6 +25,8 @@ enum class TrapKind {
   kUncaughtException,     // wasm exception nobody caught
   kExit,                  // exit()/proc_exit from module code; see exit_code
   kMemoryLimit,           // instance needs more memory than allowed
+  kTimeout,               // the call's deadline passed (watchdog preemption)
+  kKilled,                // the host killed the compartment (Compartment::Kill)
 };
 
 // Stable lower-case name, e.g. "out-of-bounds", "divide-by-zero".
@@ -38,6 +40,9 @@ struct Trap {
   // Window offset of the faulting access, for memory faults inside the window.
   std::optional<uint64_t> offset;
   int32_t exit_code = 0;   // for kExit
+  // Set when the module's memory.grow had been refused at this limit (bytes)
+  // before it trapped: malloc returned NULL, and the module likely died of it.
+  std::optional<uint64_t> memory_limit_refused;
 
   // One line for people: "trap: divide-by-zero in calc.divide (function
   // div_impl)". Starts with "trap:".

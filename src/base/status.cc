@@ -16,6 +16,9 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kIoError: return "io-error";
     case StatusCode::kResourceExhausted: return "resource-exhausted";
     case StatusCode::kInstantiateFailed: return "instantiate-failed";
+    case StatusCode::kDeadlineExceeded: return "deadline-exceeded";
+    case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kFailedPrecondition: return "failed-precondition";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";

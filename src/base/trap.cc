@@ -16,6 +16,8 @@ std::string_view TrapKindName(TrapKind kind) {
     case TrapKind::kUncaughtException: return "uncaught-exception";
     case TrapKind::kExit: return "exit";
     case TrapKind::kMemoryLimit: return "memory-limit";
+    case TrapKind::kTimeout: return "timeout";
+    case TrapKind::kKilled: return "killed";
   }
   return "unknown";
 }
@@ -27,6 +29,10 @@ std::string Trap::ToString() const {
   if (!export_name.empty()) text += fmt::format(".{}", export_name);
   if (!function.empty()) text += fmt::format(" (function {})", function);
   if (offset) text += fmt::format(" at window offset {:#x}", *offset);
+  if (memory_limit_refused) {
+    text += fmt::format(" after memory growth was refused at the {} MiB limit",
+                        *memory_limit_refused >> 20);
+  }
   return text;
 }
 

@@ -8,24 +8,63 @@
 #ifndef RINGFENCE_SRC_COMPARTMENT_COMPARTMENT_CORE_H_
 #define RINGFENCE_SRC_COMPARTMENT_COMPARTMENT_CORE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
+#include "src/services/handle_table.h"
 #include "src/wasm/window_reservation.h"
+
+namespace ringfence {
+class Compartment;
+}
+
+namespace ringfence::internal {
+// Where a linked import (one from another module) goes.
+struct LinkedImport {
+  Compartment* target = nullptr;  // null: not linked
+  uint32_t export_index = 0;
+};
+}  // namespace ringfence::internal
 
 struct rf_import_context {
   const ringfence::Module* module = nullptr;
+  ringfence::Compartment* compartment = nullptr;
+  // Identifies this compartment as a lock owner (never 0, unique per process).
+  uint32_t owner_id = 0;
   ringfence::internal::WindowReservation window;
   // The live instance's memory (inside the instance), set when the instance
   // allocates it; null while there is no instance or it has no memory.
   wasm_rt_memory_t* memory = nullptr;
   uint32_t memory_limit_pages = 0;
+  // A memory.grow was refused at the limit since the instance started.
+  bool memory_refused = false;
   // Output written without a final newline yet, per stream.
   std::string pending_stdout;
   std::string pending_stderr;
+
+  // The live instance's handles; released when it dies. Used only by the
+  // thread executing the compartment.
+  ringfence::internal::HandleTable handles;
+  // Objects the host provides by name (Compartment::Provide / MapRegion);
+  // they outlive instances. Changed only while no thread is inside.
+  std::map<std::string, std::shared_ptr<ringfence::internal::HandleObject>, std::less<>> provided;
+  // Linked imports, by import index. Changed only while no thread is inside.
+  std::vector<ringfence::internal::LinkedImport> links;
+  // RF_CALL_* outcome of the module's latest linked call.
+  uint32_t last_call_status = 0;
+
+  // RF_TRAP_NONE, or the trap kind the thread inside must unwind with: set
+  // by a kill, a watchdog timeout, or a trap in a deeper frame of this same
+  // compartment. Blocking services wait on this word too, so setting it
+  // (then FutexWake) ends their wait. Cleared once no frame is left inside.
+  std::atomic<uint32_t> kill_kind{0};
 };
 
 namespace ringfence::internal {
@@ -46,6 +85,11 @@ inline uint8_t* WindowRange(const rf_import_context* core, uint64_t offset, uint
   if (memory == nullptr || offset > memory->size || length > memory->size - offset) return nullptr;
   return memory->data + offset;
 }
+
+// Blocking host services end with this: if the compartment was killed
+// meanwhile, the thread unwinds to the gate where it entered (no more module
+// code runs). The caller must hold nothing that needs destruction.
+void UnwindIfKilled(rf_import_context* core);
 
 }  // namespace ringfence::internal
 

@@ -69,6 +69,7 @@ void InitThreadGate() {
   InstallFaultHandlers();
   EnsureAltStack();
   FindStackBounds(&gate.stack_low, &gate.stack_high);
+  gate.self = pthread_self();
   gate.ready = true;
 }
 

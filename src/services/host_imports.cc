@@ -31,6 +31,17 @@ constexpr std::array kEntries = {
     Entry{kWasi, "environ_get", "(i32, i32) -> i32", ImportBinding::kConstant, "", 0},
     Entry{kWasi, "sched_yield", "() -> i32", ImportBinding::kConstant, "", 0},
     Entry{kWasi, "proc_exit", "(i32) -> nil", ImportBinding::kProcExit, "", 0},
+    Entry{"ringfence", "sleep_ns", "(i64) -> i32", ImportBinding::kHostCall, "sleep_ns", 0},
+    Entry{"ringfence", "handle_close", "(i32) -> i32", ImportBinding::kHostCall, "handle_close", 0},
+    Entry{"ringfence", "lock_open", "(i32, i32) -> i32", ImportBinding::kHostCall, "lock_open", 0},
+    Entry{"ringfence", "lock_acquire", "(i32) -> i32", ImportBinding::kHostCall, "lock_acquire", 0},
+    Entry{"ringfence", "lock_release", "(i32) -> i32", ImportBinding::kHostCall, "lock_release", 0},
+    Entry{"ringfence", "lock_mark_consistent", "(i32) -> i32", ImportBinding::kHostCall,
+          "lock_mark_consistent", 0},
+    Entry{"ringfence", "region_open", "(i32, i32) -> i32", ImportBinding::kHostCall, "region_open", 0},
+    Entry{"ringfence", "region_offset", "(i32) -> i32", ImportBinding::kHostCall, "region_offset", 0},
+    Entry{"ringfence", "region_size", "(i32) -> i32", ImportBinding::kHostCall, "region_size", 0},
+    Entry{"ringfence", "call_status", "() -> i32", ImportBinding::kHostCall, "call_status", 0},
 };
 
 // WASI errno values.
@@ -50,6 +61,9 @@ std::optional<HostImport> LookupHostImport(std::string_view module, std::string_
       return HostImport{entry.binding, std::string(entry.host_field), entry.constant};
     }
   }
+  if (module != kWasi && module != "ringfence" && module != "env") {
+    return HostImport{ImportBinding::kLinked, "", 0};
+  }
   if (module != kWasi || signature.result != ValueType::kI32) return std::nullopt;
   uint32_t error = name.starts_with("fd_")     ? kBadFd
                    : name.starts_with("path_") ? kNotCapable
@@ -59,8 +73,9 @@ std::optional<HostImport> LookupHostImport(std::string_view module, std::string_
 }
 
 std::string DescribeHostImports() {
-  return "this host provides ringfence.log, ringfence.clock_ns, and wasi_snapshot_preview1 "
-         "functions that return an errno, plus proc_exit";
+  return "this host provides the ringfence services in <ringfence/module.h>, "
+         "wasi_snapshot_preview1 functions that return an errno plus proc_exit, and imports from "
+         "other modules (any module name but env, which holds symbols nobody defined)";
 }
 
 }  // namespace ringfence::internal

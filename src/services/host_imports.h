@@ -18,6 +18,7 @@ enum class ImportBinding {
   kHostCall,      // forwards to rf_host_api::<host_field>
   kProcExit,      // raises a trap of kind exit
   kConstant,      // returns `constant` without calling the host (an errno or 0)
+  kLinked,        // a function exported by another module, wired by the host
 };
 
 struct HostImport {
@@ -27,7 +28,9 @@ struct HostImport {
 };
 
 // The binding for `module.name` with `signature`, or nullopt if this host
-// does not provide it. Any wasi_snapshot_preview1 function returning an errno
+// does not provide it. An import from any module other than "ringfence",
+// "wasi_snapshot_preview1" and "env" (where the linker puts symbols nobody
+// defined) is linked: the host wires it to another module's export. Any wasi_snapshot_preview1 function returning an errno
 // is provided: the ones ordinary C needs do their job, the rest report an
 // error (EBADF for fd_*, ENOTCAPABLE for path_*, ENOTSUP for sock_*, ENOSYS
 // otherwise) and never touch host resources.

@@ -26,6 +26,28 @@ uint32_t WasiRandomGet(rf_import_context* core, uint32_t buffer, uint32_t length
 // args_sizes_get / environ_sizes_get: a module has no arguments or environment.
 uint32_t WasiSizesGetEmpty(rf_import_context* core, uint32_t count, uint32_t size);
 
+// Kernel services (module.h). Results are RF_* codes as uint32 bits.
+// kernel_services.cc: sleep, handles, linked calls.
+uint32_t ServiceSleepNs(rf_import_context* core, uint64_t ns);
+uint32_t ServiceHandleClose(rf_import_context* core, uint32_t handle);
+uint32_t ServiceCallStatus(rf_import_context* core);
+void ServiceCallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
+                       uint64_t* result);
+// Opens a handle to the object the host provided under the name at window
+// [name, name + length), if it is of `kind`: a handle, RF_EFAULT, RF_EINVAL
+// (name longer than 256 bytes), RF_ENOTFOUND, RF_ETOOMANY.
+int32_t OpenProvided(rf_import_context* core, uint32_t name, uint32_t length,
+                     HandleObject::Kind kind);
+// lock_services.cc.
+uint32_t ServiceLockOpen(rf_import_context* core, uint32_t name, uint32_t length);
+uint32_t ServiceLockAcquire(rf_import_context* core, uint32_t handle);
+uint32_t ServiceLockRelease(rf_import_context* core, uint32_t handle);
+uint32_t ServiceLockMarkConsistent(rf_import_context* core, uint32_t handle);
+// region_services.cc.
+uint32_t ServiceRegionOpen(rf_import_context* core, uint32_t name, uint32_t length);
+uint32_t ServiceRegionOffset(rf_import_context* core, uint32_t handle);
+uint32_t ServiceRegionSize(rf_import_context* core, uint32_t handle);
+
 // Emits any partial output line the compartment left (on instance discard).
 void FlushPendingOutput(rf_import_context* core);
 

@@ -51,9 +51,15 @@ uint32_t GrowMemory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
   rf_import_context* core = CurrentCore();
   uint32_t old_pages = memory->pages;
   uint64_t new_pages = uint64_t{old_pages} + delta_pages;
-  if (new_pages > memory->max_pages) return UINT32_MAX;
+  if (new_pages > memory->max_pages) {
+    core->memory_refused = true;
+    return UINT32_MAX;
+  }
   if (delta_pages == 0) return old_pages;
-  if (!core->window.CommitTo(new_pages * kPageBytes)) return UINT32_MAX;
+  if (!core->window.CommitTo(new_pages * kPageBytes)) {
+    core->memory_refused = true;
+    return UINT32_MAX;
+  }
   memory->pages = static_cast<uint32_t>(new_pages);
   memory->size = static_cast<uint32_t>(new_pages * kPageBytes);
   return old_pages;
@@ -90,6 +96,17 @@ rf_host_api MakeHostApi() {
   api.clock_res_get = WasiClockResGet;
   api.random_get = WasiRandomGet;
   api.sizes_get_empty = WasiSizesGetEmpty;
+  api.sleep_ns = ServiceSleepNs;
+  api.handle_close = ServiceHandleClose;
+  api.lock_open = ServiceLockOpen;
+  api.lock_acquire = ServiceLockAcquire;
+  api.lock_release = ServiceLockRelease;
+  api.lock_mark_consistent = ServiceLockMarkConsistent;
+  api.region_open = ServiceRegionOpen;
+  api.region_offset = ServiceRegionOffset;
+  api.region_size = ServiceRegionSize;
+  api.call_status = ServiceCallStatus;
+  api.call_linked = ServiceCallLinked;
   return api;
 }
 

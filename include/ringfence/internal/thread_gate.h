@@ -3,6 +3,8 @@
 #ifndef RINGFENCE_INTERNAL_THREAD_GATE_H_
 #define RINGFENCE_INTERNAL_THREAD_GATE_H_
 
+#include <pthread.h>
+
 #include <cstdint>
 
 #include "ringfence/internal/module_abi.h"
@@ -16,6 +18,10 @@ struct ThreadGate {
   // here from module code is stack exhaustion.
   uintptr_t stack_low;
   uintptr_t stack_high;
+  pthread_t self;  // for the watchdog's preemption signal
+  // Deadline (CLOCK_MONOTONIC ns, 0 = none) of the call this thread is
+  // executing; blocking host services and nested calls honour it.
+  uint64_t deadline_ns;
 };
 
 // Plain __thread (no dynamic initialisation) keeps each access one load.

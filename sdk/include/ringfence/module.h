@@ -34,9 +34,15 @@
   RF_EXTERN_C __attribute__((export_name(#name), visibility("default")))
 #define RF_HOST_SERVICE(name) \
   __attribute__((import_module("ringfence"), import_name(#name)))
+/* Declares a function this module imports from another module: the host
+ * links `module`.`name` to an export of a compartment it chooses
+ * (Compartment::Link). See rf_call_status for what a failed call returns. */
+#define RF_IMPORT(module, name) \
+  __attribute__((import_module(#module), import_name(#name)))
 #else
 #define RF_EXPORT(name) RF_EXTERN_C __attribute__((visibility("default")))
 #define RF_HOST_SERVICE(name)
+#define RF_IMPORT(module, name)
 #endif
 
 #ifdef __cplusplus
@@ -61,11 +67,93 @@ void rf_log(int32_t level, const char* message, size_t length);
 RF_HOST_SERVICE(clock_ns)
 int64_t rf_clock_ns(void);
 
+/* Results of the kernel services below: >= 0 is success (a handle, a size,
+ * RF_OK or RF_OWNER_DIED), < 0 one of these errors. A service never traps on
+ * a bad argument; it returns an error. */
+enum {
+  RF_OK = 0,
+  RF_OWNER_DIED = 1,       /* lock acquired; its previous owner died holding it */
+  RF_EBADHANDLE = -1,      /* not an open handle of this instance, or wrong kind */
+  RF_ENOTFOUND = -2,       /* the host provides no object by that name */
+  RF_EFAULT = -3,          /* a (pointer, length) outside the module's memory */
+  RF_ENOTOWNER = -4,       /* releasing a lock this compartment does not hold */
+  RF_EDEADLK = -5,         /* acquiring a lock this compartment already holds */
+  RF_EUNRECOVERABLE = -6,  /* lock released after owner death without repair */
+  RF_ETIMEDOUT = -7,       /* the call's deadline passed while waiting */
+  RF_EBUSY = -8,           /* closing a lock this compartment holds */
+  RF_ETOOMANY = -9,        /* the handle table is full */
+  RF_EINVAL = -10,         /* an argument is out of range */
+};
+
+/* Sleeps up to `ns` nanoseconds. Returns RF_OK, or RF_ETIMEDOUT if the call's
+ * deadline came first. If the host kills this compartment meanwhile, the
+ * sleep ends and the call is unwound (no code of this module runs again). */
+RF_HOST_SERVICE(sleep_ns)
+int32_t rf_sleep_ns(int64_t ns);
+
+/* Closes a handle. RF_EBADHANDLE for a handle that is not open (forged,
+ * stale or already closed), RF_EBUSY for a lock this compartment holds.
+ * Handles die with the instance: after a restart none are open. */
+RF_HOST_SERVICE(handle_close)
+int32_t rf_handle_close(int32_t handle);
+
+/* Locks the host shares between compartments (Compartment::Provide). Opens
+ * the lock the host provided under `name`: a handle, or RF_ENOTFOUND. */
+RF_HOST_SERVICE(lock_open)
+int32_t rf_lock_open(const char* name, size_t length);
+
+/* Acquires the lock, waiting at most until the call's deadline. Returns
+ * RF_OK; RF_OWNER_DIED if the previous owner died holding it (the data it
+ * guards may be half-updated: repair it, then rf_lock_mark_consistent before
+ * releasing, or every later acquirer gets RF_EUNRECOVERABLE);
+ * RF_EUNRECOVERABLE; RF_EDEADLK; RF_ETIMEDOUT; RF_EBADHANDLE. If this
+ * compartment dies holding a lock, the next waiter gets RF_OWNER_DIED. */
+RF_HOST_SERVICE(lock_acquire)
+int32_t rf_lock_acquire(int32_t handle);
+
+/* Releases the lock: RF_OK, RF_ENOTOWNER, RF_EBADHANDLE. Releasing after
+ * RF_OWNER_DIED without marking it consistent makes it unrecoverable. */
+RF_HOST_SERVICE(lock_release)
+int32_t rf_lock_release(int32_t handle);
+
+/* Declares the data guarded by a lock acquired with RF_OWNER_DIED repaired.
+ * RF_OK, RF_ENOTOWNER, RF_EBADHANDLE. */
+RF_HOST_SERVICE(lock_mark_consistent)
+int32_t rf_lock_mark_consistent(int32_t handle);
+
+/* Shared memory regions the host maps into this module's window. Opens the
+ * region provided under `name`: a handle, or RF_ENOTFOUND. */
+RF_HOST_SERVICE(region_open)
+int32_t rf_region_open(const char* name, size_t length);
+
+/* Where the region lies in this module's memory (a pointer, as an offset) and
+ * its size in bytes; RF_EBADHANDLE. The region survives this module's
+ * restarts: what a dead instance wrote there stays (guard it with a lock). */
+RF_HOST_SERVICE(region_offset)
+int32_t rf_region_offset(int32_t handle);
+RF_HOST_SERVICE(region_size)
+int32_t rf_region_size(int32_t handle);
+
+/* Outcome of this module's most recent call to a function imported from
+ * another module (RF_IMPORT). A failed call returns 0 (all bits zero). */
+enum {
+  RF_CALL_OK = 0,
+  RF_CALL_TRAPPED = 1,     /* the callee trapped; it restarts on its next call */
+  RF_CALL_UNAVAILABLE = 2, /* the callee could not run (could not start, busy) */
+  RF_CALL_NOT_LINKED = 3,  /* the host linked nothing to this import */
+  RF_CALL_TIMEOUT = 4,     /* the deadline passed while waiting for the callee */
+};
+RF_HOST_SERVICE(call_status)
+int32_t rf_call_status(void);
+
 /* rf_log for a NUL-terminated string. */
-static inline void rf_log_str(int32_t level, const char* message) {
+static inline size_t rf_strlen(const char* text) {
   size_t length = 0;
-  while (message[length] != '\0') ++length;
-  rf_log(level, message, length);
+  while (text[length] != '\0') ++length;
+  return length;
+}
+static inline void rf_log_str(int32_t level, const char* message) {
+  rf_log(level, message, rf_strlen(message));
 }
 
 #ifdef __cplusplus

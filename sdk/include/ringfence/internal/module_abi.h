@@ -2,7 +2,7 @@
  *
  * Every module file carries a shared object built from wasm2c output plus the
  * module-side runtime (module_shim.c) and a generated glue file. The host
- * dlopen()s it and calls ringfence_module_v1(), handing over the host's
+ * dlopen()s it and calls ringfence_module_v2(), handing over the host's
  * function table and receiving the module's. Nothing else crosses: the shared
  * object has no undefined references to the host, only to libc and libm.
  *
@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "wasm-rt.h"
 
@@ -22,7 +23,7 @@
 extern "C" {
 #endif
 
-#define RF_MODULE_ABI_VERSION 1u
+#define RF_MODULE_ABI_VERSION 2u
 
 /* Trap kinds raised by module code. Values 1..8 are wabt's wasm_rt_trap_t;
  * the rest are ringfence's own. */
@@ -38,6 +39,8 @@ enum {
   RF_TRAP_EXHAUSTION = 8,
   RF_TRAP_EXIT = 64,         /* proc_exit() from module code */
   RF_TRAP_MEMORY_LIMIT = 65, /* instantiation needs more than the limit */
+  RF_TRAP_TIMEOUT = 66,      /* the call's deadline passed (watchdog) */
+  RF_TRAP_KILLED = 67,       /* the host killed the compartment */
 };
 
 /* A recovery point. Lives in the frame of whatever armed it: a module-side
@@ -112,6 +115,26 @@ typedef struct rf_host_api {
   uint32_t (*random_get)(rf_import_context* ctx, uint32_t buf, uint32_t len);
   uint32_t (*sizes_get_empty)(rf_import_context* ctx, uint32_t count,
                               uint32_t size);
+
+  /* Kernel services (see module.h). Handles and results are int32 values:
+   * >= 0 success, < 0 an RF_E* error. */
+  uint32_t (*sleep_ns)(rf_import_context* ctx, uint64_t ns);
+  uint32_t (*handle_close)(rf_import_context* ctx, uint32_t handle);
+  uint32_t (*lock_open)(rf_import_context* ctx, uint32_t name, uint32_t len);
+  uint32_t (*lock_acquire)(rf_import_context* ctx, uint32_t handle);
+  uint32_t (*lock_release)(rf_import_context* ctx, uint32_t handle);
+  uint32_t (*lock_mark_consistent)(rf_import_context* ctx, uint32_t handle);
+  uint32_t (*region_open)(rf_import_context* ctx, uint32_t name, uint32_t len);
+  uint32_t (*region_offset)(rf_import_context* ctx, uint32_t handle);
+  uint32_t (*region_size)(rf_import_context* ctx, uint32_t handle);
+  uint32_t (*call_status)(rf_import_context* ctx);
+
+  /* A call to a function imported from another module: `import_index` is the
+   * import's position in the module's import list; arguments and result are
+   * 64-bit slots (see rf_slot_* below). On failure the result is 0 and
+   * call_status() says why. */
+  void (*call_linked)(rf_import_context* ctx, uint32_t import_index,
+                      const uint64_t* args, uint64_t* result);
 } rf_host_api;
 
 /* One callable export. `function` is the export itself, R fn(void* instance,
@@ -168,10 +191,37 @@ static inline __attribute__((noreturn)) void rf_unwind_top(const rf_thread* thre
   thread->inline_unwind(frame);
 }
 
+/* Arguments and results as 64-bit slots: the value's bits in the low end. */
+static inline uint32_t rf_slot_to_u32(uint64_t slot) { return (uint32_t)slot; }
+static inline uint64_t rf_slot_to_u64(uint64_t slot) { return slot; }
+static inline float rf_slot_to_f32(uint64_t slot) {
+  uint32_t bits = (uint32_t)slot;
+  float value;
+  memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+static inline double rf_slot_to_f64(uint64_t slot) {
+  double value;
+  memcpy(&value, &slot, sizeof(value));
+  return value;
+}
+static inline uint64_t rf_u32_to_slot(uint32_t value) { return value; }
+static inline uint64_t rf_u64_to_slot(uint64_t value) { return value; }
+static inline uint64_t rf_f32_to_slot(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+static inline uint64_t rf_f64_to_slot(double value) {
+  uint64_t bits;
+  memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
 /* The one symbol a module's shared object exports. Returns NULL if the host's
  * ABI version is not the module's. */
 typedef const rf_module_abi* (*rf_module_entry_fn)(const rf_host_api* host);
-#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v1"
+#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v2"
 
 #ifdef __cplusplus
 }
