@@ -157,7 +157,8 @@ TEST_F(BadInputTest, TrailingDataIsRefused) {
 }
 
 TEST_F(BadInputTest, OtherAbiVersionIsAnAbiMismatch) {
-  for (uint8_t version : {uint8_t{0}, uint8_t{2}, uint8_t{0xff}}) {
+  for (uint8_t version : {uint8_t{0}, uint8_t{RF_MODULE_ABI_VERSION - 1},
+                          uint8_t{RF_MODULE_ABI_VERSION + 1}, uint8_t{0xff}}) {
     Bytes changed = *calc_;
     changed[8] = version;
     Status status = LoadStatus(WriteFile("abi.rfm", changed));
@@ -174,7 +175,7 @@ TEST_F(BadInputTest, OtherAbiVersionIsAnAbiMismatch) {
 // otherwise is refused as well.
 TEST_F(BadInputTest, DescriptorWithOtherAbiVersionIsAnAbiMismatch) {
   ModuleDescriptor descriptor = CalcDescriptor();
-  descriptor.abi_version = 2;
+  descriptor.abi_version = RF_MODULE_ABI_VERSION + 1;
   Status status = LoadStatus(PackWithDescriptor("abi-descriptor.rfm", descriptor.ToJson()));
   EXPECT_EQ(status.code(), StatusCode::kAbiMismatch) << status.ToString();
 }

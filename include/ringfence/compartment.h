@@ -217,6 +217,8 @@ class Compartment {
   // Checked access to the module's memory.
   Window window() { return Window(this); }
 
+  // No thread is inside right now (a snapshot: it may change at once).
+  bool idle() const { return depth_.load(std::memory_order_relaxed) == 0; }
   // Handles the live instance has open.
   uint32_t open_handles() const;
 
@@ -242,12 +244,10 @@ class Compartment {
   // there is none. On success depth_ was raised by one; *outer_depth is the
   // depth before. Errors: kDeadlineExceeded, kUnavailable, kInstantiateFailed.
   Status Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint32_t* outer_depth);
-  // Leaves a frame entered at `outer_depth`.
-  void Leave(uint32_t outer_depth);
-  // A fast-path entry found the claim revoked after raising depth_: undo.
-  [[gnu::noinline, gnu::cold]] void BackOut(uint32_t outer_depth);
-  // A fast-path exit found the claim revoked: wake whoever waits.
-  [[gnu::noinline, gnu::cold]] void AfterRevokedExit(uint32_t outer_depth);
+  // Leaves a frame entered at `outer_depth`: wakes a waiting thread and
+  // settles a kill that came while the frame was open. Also undoes a fast
+  // entry that found the claim revoked.
+  [[gnu::noinline, gnu::cold]] void Leave(uint32_t outer_depth);
   // Stops fast-path entries by other threads (call with entry_mutex_ held).
   void RevokeClaim();
   // Discards the instance if a kill is pending and nobody is inside
@@ -317,7 +317,7 @@ template <typename R, typename... A>
   // barrier, which orders this store before the load below on this CPU.
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (compartment.fast_owner_.load(std::memory_order_relaxed) != &gate) [[unlikely]] {
-    compartment.BackOut(depth);
+    compartment.Leave(depth);
     return SlowCall(args...);
   }
 #if defined(__clang__)
@@ -344,7 +344,7 @@ template <typename R, typename... A>
     entered.depth_.store(outer_depth, std::memory_order_release);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if (entered.fast_owner_.load(std::memory_order_relaxed) != self) [[unlikely]] {
-      entered.AfterRevokedExit(outer_depth);
+      entered.Leave(outer_depth);
     }
   };
   if constexpr (std::is_void_v<R>) {
@@ -373,6 +373,11 @@ template <typename R, typename... A>
 
 template <typename R, typename... A>
 Result<R> TypedExport<R(A...)>::SlowCall(A... args) const {
+#if defined(__clang__)
+  // Frames this thread's fast path arms need this unwinder (set before the
+  // call can grant the fast path).
+  internal::CurrentThread()->inline_unwind = internal::UnwindInlineFrame;
+#endif
   uint64_t slots[sizeof...(A) + 1] = {};
   size_t next = 0;
   ((slots[next++] = internal::ToSlot(args)), ...);

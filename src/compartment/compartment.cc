@@ -1,11 +1,17 @@
 #include "ringfence/compartment.h"
 
+#include <climits>
 #include <cstring>
 #include <new>
 
 #include <fmt/format.h>
 
+#include "ringfence/module.h"
 #include "src/compartment/compartment_core.h"
+#include "src/gate/fault_handler.h"
+#include "src/gate/futex.h"
+#include "src/gate/process_fence.h"
+#include "src/gate/watchdog.h"
 #include "src/services/services.h"
 
 namespace ringfence {
@@ -25,8 +31,23 @@ TrapKind TrapKindOf(uint32_t code) {
     case RF_TRAP_EXHAUSTION: return TrapKind::kStackExhausted;
     case RF_TRAP_EXIT: return TrapKind::kExit;
     case RF_TRAP_MEMORY_LIMIT: return TrapKind::kMemoryLimit;
+    case RF_TRAP_TIMEOUT: return TrapKind::kTimeout;
+    case RF_TRAP_KILLED: return TrapKind::kKilled;
   }
   return TrapKind::kUnreachable;
+}
+
+// Lock-owner ids of compartments: [1, 2^29); host threads use the rest.
+uint32_t NextOwnerId() {
+  static std::atomic<uint32_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed) % ((1u << 29) - 1) + 1;
+}
+
+Trap KilledTrap(const std::string& module, uint32_t kind) {
+  Trap trap;
+  trap.kind = TrapKindOf(kind);
+  trap.module = module;
+  return trap;
 }
 
 void DestroyCore(rf_import_context* core) {
@@ -39,10 +60,15 @@ void DestroyCore(rf_import_context* core) {
 StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const Module> module,
                                                            CompartmentOptions options) {
   if (module == nullptr) return Status(StatusCode::kInvalidArgument, "no module given");
+  if (options.call_timeout.count() < 0) {
+    return Status(StatusCode::kInvalidArgument, "call_timeout must not be negative");
+  }
   internal::InitThreadGate();
   size_t bytes = internal::kInstanceOffset + module->abi().instance_size;
   auto* core = new (::operator new(bytes, kCoreAlignment)) rf_import_context();
   core->module = module.get();
+  core->owner_id = NextOwnerId();
+  core->links.resize(module->descriptor().imports.size());
   uint64_t limit_pages = options.memory_limit_bytes / internal::WindowReservation::kPageBytes;
   // wasm2c keeps a memory's size in 32 bits, so a full 4 GiB (65536 pages)
   // cannot be represented: the largest memory is one page less.
@@ -52,15 +78,22 @@ StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const
     DestroyCore(core);
     return reserved;
   }
-  std::unique_ptr<Compartment> compartment(new Compartment(std::move(module), core));
+  std::unique_ptr<Compartment> compartment(new Compartment(std::move(module), core, options));
   RF_RETURN_IF_ERROR(compartment->Instantiate());
   return compartment;
 }
 
-Compartment::Compartment(std::shared_ptr<const Module> module, rf_import_context* core)
-    : module_(std::move(module)), core_(core), instance_(internal::InstanceOfCore(core)) {}
+Compartment::Compartment(std::shared_ptr<const Module> module, rf_import_context* core,
+                         CompartmentOptions options)
+    : module_(std::move(module)),
+      options_(options),
+      core_(core),
+      instance_(internal::InstanceOfCore(core)) {
+  core_->compartment = this;
+}
 
 Compartment::~Compartment() {
+  RF_CHECK(depth_.load() == 0);  // no thread may be inside
   if (live_instance_ != nullptr) DiscardInstance();
   DestroyCore(core_);
 }
@@ -69,9 +102,13 @@ Status Compartment::Instantiate() {
   rf_thread* thread = internal::CurrentThread();
   const rf_module_abi& abi = module_->abi();
   std::memset(instance_, 0, abi.instance_size);
+  core_->memory_refused = false;
+  core_->last_call_status = RF_CALL_OK;
   abi.instantiate(thread, instance_, core_);
   if (thread->trap_kind != RF_TRAP_NONE) {
-    Trap trap = TakeTrap(UINT32_MAX);
+    Trap trap = MakeTrap(UINT32_MAX);
+    DiscardInstance();
+    last_trap_ = trap;
     return Status(StatusCode::kInstantiateFailed,
                   fmt::format("module {} trapped while starting: {}", module_->name(),
                               trap.ToString()));
@@ -84,23 +121,165 @@ Status Compartment::Instantiate() {
 
 void Compartment::DiscardInstance() {
   module_->abi().free_instance(instance_);
+  // Newest handle first; locks the instance held pass on marked owner died.
+  core_->handles.ReleaseAll(core_->owner_id);
   internal::FlushPendingOutput(core_);
   core_->memory = nullptr;
   core_->window.DropPages();
   live_instance_ = nullptr;
 }
 
-Status Compartment::Revive() {
-  if (live_instance_ != nullptr) return Status::Ok();
-  return Instantiate();
+void Compartment::RevokeClaim() {
+  if (fast_owner_.load(std::memory_order_relaxed) == nullptr) return;
+  fast_owner_.store(nullptr, std::memory_order_relaxed);
+  // Every fast entry that raced with the store above has now either raised
+  // depth_ visibly or will see the claim gone (see TypedExport::operator()).
+  internal::ProcessFence();
+}
+
+void Compartment::SettlePendingKill() {
+  uint32_t kind = core_->kill_kind.load();
+  if (kind == RF_TRAP_NONE) return;
+  if (live_instance_ != nullptr) {
+    DiscardInstance();
+    last_trap_ = KilledTrap(module_->name(), kind);
+  }
+  core_->kill_kind.store(RF_TRAP_NONE);
+}
+
+Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint32_t* outer_depth) {
+  std::unique_lock lock(entry_mutex_);
+  while (owner_ != &gate) {
+    if (owner_ != nullptr) {
+      RevokeClaim();
+      uint32_t depth = depth_.load(std::memory_order_acquire);
+      if (depth != 0) {
+        // Another thread is inside: wait for it to leave.
+        ++waiters_;
+        lock.unlock();
+        internal::WaitOutcome outcome = internal::FutexWait(depth_, depth, deadline_ns);
+        lock.lock();
+        --waiters_;
+        if (outcome == internal::WaitOutcome::kTimedOut && depth_.load() != 0) {
+          return Status(StatusCode::kDeadlineExceeded,
+                        fmt::format("module {} stayed busy on another thread until the call's "
+                                    "deadline",
+                                    module_->name()));
+        }
+        continue;
+      }
+    }
+    owner_ = &gate;
+  }
+  uint32_t depth = depth_.load(std::memory_order_relaxed);
+  if (depth == 0) SettlePendingKill();
+  if (core_->kill_kind.load() != RF_TRAP_NONE || (depth > 0 && live_instance_ == nullptr)) {
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("module {} died while this thread was inside it; the call that "
+                              "entered it is being unwound",
+                              module_->name()));
+  }
+  if (live_instance_ == nullptr) {
+    // Hold other threads off while the module's start-up code runs.
+    depth_.store(1, std::memory_order_relaxed);
+    lock.unlock();
+    Status started = Instantiate();
+    lock.lock();
+    depth_.store(0, std::memory_order_release);
+    if (!started.ok()) {
+      if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
+      return started;
+    }
+  }
+  depth_.store(depth + 1, std::memory_order_relaxed);
+  *outer_depth = depth;
+  if (waiters_ == 0 && options_.call_timeout.count() == 0 && internal::ProcessFenceAvailable()) {
+    fast_owner_.store(&gate, std::memory_order_relaxed);
+  }
+  return Status::Ok();
+}
+
+void Compartment::Leave(uint32_t outer_depth) {
+  depth_.store(outer_depth, std::memory_order_release);
+  if (outer_depth != 0) return;
+  std::lock_guard lock(entry_mutex_);
+  if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
+  if (depth_.load(std::memory_order_relaxed) == 0) SettlePendingKill();
+}
+
+Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
+  internal::ThreadGate& gate = internal::t_thread_gate;
+  rf_thread* thread = internal::CurrentThread();
+#if defined(__clang__)
+  thread->inline_unwind = internal::UnwindInlineFrame;
+#endif
+  uint64_t deadline_ns = gate.deadline_ns;
+  if (options_.call_timeout.count() > 0) {
+    uint64_t own = internal::MonotonicNs() + static_cast<uint64_t>(options_.call_timeout.count());
+    deadline_ns = deadline_ns == 0 ? own : std::min(deadline_ns, own);
+  }
+  uint32_t outer_depth = 0;
+  RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
+  internal::WatchdogEntry watch;
+  if (deadline_ns != 0) {
+    watch.deadline_ns = deadline_ns;
+    watch.fire = [](void* target) { static_cast<Compartment*>(target)->KillWith(RF_TRAP_TIMEOUT); };
+    watch.target = this;
+    internal::ArmWatchdog(&watch);
+  }
+  uint64_t saved_deadline = gate.deadline_ns;
+  gate.deadline_ns = deadline_ns;
+  uint64_t result = 0;
+  module_->abi().exports[index].call(thread, live_instance_, args, &result);
+  gate.deadline_ns = saved_deadline;
+  if (deadline_ns != 0) internal::DisarmWatchdog(&watch);
+  if (thread->trap_kind != RF_TRAP_NONE) return TakeTrap(index, outer_depth);
+  Leave(outer_depth);
+  return result;
+}
+
+void Compartment::Kill() { KillWith(RF_TRAP_KILLED); }
+
+void Compartment::KillWith(uint32_t trap_kind) {
+  std::lock_guard lock(entry_mutex_);
+  RevokeClaim();
+  if (depth_.load(std::memory_order_acquire) == 0) {
+    if (live_instance_ != nullptr) {
+      DiscardInstance();
+      last_trap_ = KilledTrap(module_->name(), trap_kind);
+    }
+    return;
+  }
+  uint32_t none = RF_TRAP_NONE;
+  core_->kill_kind.compare_exchange_strong(none, trap_kind);
+  // Wakes the thread inside from a blocking host service ...
+  internal::FutexWake(core_->kill_kind, INT_MAX);
+  // ... or preempts it in module code. (Killing from inside, from a host
+  // service the module called, takes effect when that service returns.)
+  const auto* owner = static_cast<const internal::ThreadGate*>(owner_);
+  if (owner != &internal::t_thread_gate) pthread_kill(owner->self, internal::kPreemptSignal);
 }
 
 Status Compartment::Restart() {
+  std::unique_lock lock(entry_mutex_);
+  RevokeClaim();
+  if (depth_.load(std::memory_order_acquire) != 0) {
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("cannot restart module {}: a thread is inside it", module_->name()));
+  }
+  owner_ = &internal::t_thread_gate;
   if (live_instance_ != nullptr) DiscardInstance();
-  return Instantiate();
+  core_->kill_kind.store(RF_TRAP_NONE);
+  depth_.store(1, std::memory_order_relaxed);
+  lock.unlock();
+  Status started = Instantiate();
+  lock.lock();
+  depth_.store(0, std::memory_order_release);
+  if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
+  return started;
 }
 
-Trap Compartment::TakeTrap(uint32_t export_index) {
+Trap Compartment::MakeTrap(uint32_t export_index) {
   rf_thread& thread = internal::t_thread_gate.thread;
   Trap trap;
   trap.kind = TrapKindOf(thread.trap_kind);
@@ -111,16 +290,45 @@ Trap Compartment::TakeTrap(uint32_t export_index) {
     trap.offset = thread.fault_address - reinterpret_cast<uintptr_t>(core_->window.base());
   }
   trap.exit_code = thread.exit_code;
+  if (core_->memory_refused) {
+    trap.memory_limit_refused = uint64_t{core_->memory_limit_pages} * internal::WindowReservation::kPageBytes;
+  }
   thread.trap_kind = RF_TRAP_NONE;
   thread.trap_pc = 0;
   thread.fault_address = 0;
   thread.exit_code = 0;
-  last_trap_ = trap;
-  // Dead code never runs again: the instance goes now, a fresh one is made
-  // before the next call.
-  DiscardInstance();
   return trap;
 }
+
+Trap Compartment::TakeTrap(uint32_t export_index, uint32_t outer_depth) {
+  uint32_t kind = internal::t_thread_gate.thread.trap_kind;
+  Trap trap = MakeTrap(export_index);
+  // Dead code never runs again: the instance goes now (unless a deeper frame
+  // of this compartment already discarded it), a fresh one is made before
+  // the next call.
+  if (live_instance_ != nullptr) DiscardInstance();
+  last_trap_ = trap;
+  std::lock_guard lock(entry_mutex_);
+  fast_owner_.store(nullptr, std::memory_order_relaxed);
+  if (outer_depth > 0) {
+    // Outer frames of this compartment are still on this thread's stack:
+    // they unwind with the same trap when control comes back to them.
+    uint32_t none = RF_TRAP_NONE;
+    core_->kill_kind.compare_exchange_strong(none, kind);
+  } else {
+    core_->kill_kind.store(RF_TRAP_NONE);
+  }
+  depth_.store(outer_depth, std::memory_order_release);
+  if (outer_depth == 0 && waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
+  return trap;
+}
+
+bool Compartment::IdleFor(const void* thread) const {
+  return fast_owner_.load(std::memory_order_relaxed) == thread ||
+         depth_.load(std::memory_order_relaxed) == 0;
+}
+
+uint32_t Compartment::open_handles() const { return core_->handles.open_count(); }
 
 StatusOr<uint32_t> Compartment::CheckExport(std::string_view name, const Signature& expected) const {
   std::optional<uint32_t> index = module_->FindExport(name);
@@ -157,15 +365,13 @@ Result<std::optional<Value>> Compartment::CallDynamic(std::string_view name,
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("export {}.{} takes {}", module_->name(), name, signature.ToString()));
   }
-  RF_RETURN_IF_ERROR(Revive());
   std::vector<uint64_t> slots(args.size() + 1);
   for (size_t i = 0; i < args.size(); ++i) slots[i] = args[i].bits;
-  uint64_t result = 0;
-  rf_thread* thread = internal::CurrentThread();
-  module_->abi().exports[*index].call(thread, instance_, slots.data(), &result);
-  if (thread->trap_kind != RF_TRAP_NONE) return TakeTrap(*index);
+  Result<uint64_t> result = CallSlots(*index, slots.data());
+  if (result.trapped()) return result.trap();
+  if (result.failed()) return result.status();
   if (!signature.result) return std::optional<Value>();
-  return std::optional<Value>(Value{*signature.result, result});
+  return std::optional<Value>(Value{*signature.result, result.value()});
 }
 
 const wasm_rt_memory_t* Compartment::memory() const {

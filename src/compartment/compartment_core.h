@@ -87,8 +87,9 @@ inline uint8_t* WindowRange(const rf_import_context* core, uint64_t offset, uint
 }
 
 // Blocking host services end with this: if the compartment was killed
-// meanwhile, the thread unwinds to the gate where it entered (no more module
-// code runs). The caller must hold nothing that needs destruction.
+// meanwhile, or the call's deadline passed, the thread unwinds to the gate
+// where it entered (no more module code runs; the call's trap is the kill's
+// kind, or timeout). The caller must hold nothing that needs destruction.
 void UnwindIfKilled(rf_import_context* core);
 
 }  // namespace ringfence::internal

@@ -14,6 +14,7 @@ namespace {
 
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
+struct sigaction g_previous_preempt;
 
 uintptr_t FaultingPc(void* context) {
   return static_cast<uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
@@ -63,6 +64,24 @@ void OnFault(int signo, siginfo_t* info, void* context) {
   rf_unwind_top(&gate.thread, CoreOfInstance(rf_frame_instance(gate.thread.top))->module->abi().unwind);
 }
 
+void OnPreempt(int signo, siginfo_t* info, void* context) {
+  ThreadGate& gate = t_thread_gate;
+  if (gate.ready && gate.thread.top != nullptr) {
+    rf_import_context* core = CoreOfInstance(rf_frame_instance(gate.thread.top));
+    uint32_t kind = core->kill_kind.load(std::memory_order_relaxed);
+    if (kind != RF_TRAP_NONE && core->module->ContainsCode(FaultingPc(context))) {
+      gate.thread.trap_kind = kind;
+      gate.thread.trap_pc = FaultingPc(context);
+      rf_unwind_top(&gate.thread, core->module->abi().unwind);
+    }
+  }
+  if ((g_previous_preempt.sa_flags & SA_SIGINFO) != 0 && g_previous_preempt.sa_sigaction != nullptr) {
+    g_previous_preempt.sa_sigaction(signo, info, context);
+  } else if (g_previous_preempt.sa_handler != SIG_DFL && g_previous_preempt.sa_handler != SIG_IGN) {
+    g_previous_preempt.sa_handler(signo);
+  }
+}
+
 }  // namespace
 
 void InstallFaultHandlers() {
@@ -74,6 +93,12 @@ void InstallFaultHandlers() {
     sigemptyset(&action.sa_mask);
     RF_CHECK(sigaction(SIGSEGV, &action, &g_previous_segv) == 0);
     RF_CHECK(sigaction(SIGBUS, &action, &g_previous_bus) == 0);
+    // SA_RESTART: host code the signal interrupts resumes its system calls.
+    struct sigaction preempt = {};
+    preempt.sa_sigaction = OnPreempt;
+    preempt.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    sigemptyset(&preempt.sa_mask);
+    RF_CHECK(sigaction(kPreemptSignal, &preempt, &g_previous_preempt) == 0);
   });
 }
 

@@ -9,9 +9,24 @@
 #ifndef RINGFENCE_SRC_GATE_FAULT_HANDLER_H_
 #define RINGFENCE_SRC_GATE_FAULT_HANDLER_H_
 
+//
+// Preemption: the watchdog and Compartment::Kill send kPreemptSignal to the
+// thread inside a compartment they are killing. It is honoured only while
+// that thread executes the code of the module its innermost gate entered,
+// and that compartment has a kill pending: the thread unwinds to that gate.
+// Anywhere else (host code, another module) it is ignored; the sender
+// retries, and blocking host services notice the kill themselves.
+
+#include <signal.h>
+
 namespace ringfence::internal {
 
-// Installs the SIGSEGV/SIGBUS handlers once per process. Thread-safe.
+// SIGURG: ignored by default, so a late one that finds the thread elsewhere
+// harms nothing.
+inline constexpr int kPreemptSignal = SIGURG;
+
+// Installs the SIGSEGV/SIGBUS and preemption handlers once per process.
+// Thread-safe.
 void InstallFaultHandlers();
 
 }  // namespace ringfence::internal

@@ -24,15 +24,6 @@ rf_import_context* CurrentCore() {
   return CoreOfInstance(rf_frame_instance(top));
 }
 
-// Unwinds to the innermost gate with a trap. Called only from host frames
-// that hold nothing needing destruction.
-[[noreturn]] void RaiseTrap(uint32_t kind) {
-  rf_thread& thread = t_thread_gate.thread;
-  thread.trap_kind = kind;
-  thread.trap_pc = 0;
-  rf_unwind_top(&thread, CoreOfInstance(rf_frame_instance(thread.top))->module->abi().unwind);
-}
-
 void AllocateMemory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
   rf_import_context* core = CurrentCore();
   RF_CHECK(core->memory == nullptr);  // one memory per module (checked at build)
@@ -111,6 +102,13 @@ rf_host_api MakeHostApi() {
 }
 
 }  // namespace
+
+void RaiseTrap(uint32_t kind) {
+  rf_thread& thread = t_thread_gate.thread;
+  thread.trap_kind = kind;
+  thread.trap_pc = 0;
+  rf_unwind_top(&thread, CoreOfInstance(rf_frame_instance(thread.top))->module->abi().unwind);
+}
 
 const rf_host_api& HostApi() {
   static const rf_host_api api = MakeHostApi();

@@ -79,15 +79,17 @@ enum {
   RF_ENOTOWNER = -4,       /* releasing a lock this compartment does not hold */
   RF_EDEADLK = -5,         /* acquiring a lock this compartment already holds */
   RF_EUNRECOVERABLE = -6,  /* lock released after owner death without repair */
-  RF_ETIMEDOUT = -7,       /* the call's deadline passed while waiting */
+  RF_ETIMEDOUT = -7,       /* (host side only: a module's call is unwound instead) */
   RF_EBUSY = -8,           /* closing a lock this compartment holds */
   RF_ETOOMANY = -9,        /* the handle table is full */
   RF_EINVAL = -10,         /* an argument is out of range */
 };
 
-/* Sleeps up to `ns` nanoseconds. Returns RF_OK, or RF_ETIMEDOUT if the call's
- * deadline came first. If the host kills this compartment meanwhile, the
- * sleep ends and the call is unwound (no code of this module runs again). */
+/* Sleeps `ns` nanoseconds; returns RF_OK. Blocking services (this one, and
+ * waiting for a lock or for a linked module) end early if the host kills
+ * this compartment or the call's deadline passes: then the call is unwound
+ * with a Trap of kind killed or timeout, and no more of this module's code
+ * runs in it. */
 RF_HOST_SERVICE(sleep_ns)
 int32_t rf_sleep_ns(int64_t ns);
 
@@ -106,7 +108,7 @@ int32_t rf_lock_open(const char* name, size_t length);
  * RF_OK; RF_OWNER_DIED if the previous owner died holding it (the data it
  * guards may be half-updated: repair it, then rf_lock_mark_consistent before
  * releasing, or every later acquirer gets RF_EUNRECOVERABLE);
- * RF_EUNRECOVERABLE; RF_EDEADLK; RF_ETIMEDOUT; RF_EBADHANDLE. If this
+ * RF_EUNRECOVERABLE; RF_EDEADLK; RF_EBADHANDLE. If this
  * compartment dies holding a lock, the next waiter gets RF_OWNER_DIED. */
 RF_HOST_SERVICE(lock_acquire)
 int32_t rf_lock_acquire(int32_t handle);

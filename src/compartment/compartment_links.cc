@@ -1,0 +1,54 @@
+// Compartment::Link: wiring a module's imports to other modules' exports.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "ringfence/compartment.h"
+#include "src/compartment/compartment_core.h"
+#include "src/services/host_imports.h"
+
+namespace ringfence {
+
+Status Compartment::Link(std::string_view import_module, std::string_view import_name,
+                         Compartment& target, std::string_view export_name) {
+  const std::vector<ImportInfo>& imports = module_->descriptor().imports;
+  auto import = std::find_if(imports.begin(), imports.end(), [&](const ImportInfo& info) {
+    return info.module == import_module && info.name == import_name;
+  });
+  if (import == imports.end() ||
+      internal::LookupHostImport(import->module, import->name, import->signature)->binding !=
+          internal::ImportBinding::kLinked) {
+    return Status(StatusCode::kNotFound,
+                  fmt::format("module {} has no linkable import {}.{}", module_->name(),
+                              import_module, import_name));
+  }
+  StatusOr<uint32_t> export_index = target.CheckExport(export_name, import->signature);
+  if (!export_index.ok()) {
+    return Status(export_index.status().code(),
+                  fmt::format("cannot link {}'s import {}.{} {}: {}", module_->name(), import_module,
+                              import_name, import->signature.ToString(),
+                              export_index.status().message()));
+  }
+  if (depth_.load() != 0) {
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("cannot link module {} while a thread is inside it", module_->name()));
+  }
+  core_->links[static_cast<size_t>(import - imports.begin())] = {&target, *export_index};
+  return Status::Ok();
+}
+
+Status Compartment::LinkModule(std::string_view import_module, Compartment& target) {
+  bool any = false;
+  for (const ImportInfo& import : module_->descriptor().imports) {
+    if (import.module != import_module) continue;
+    RF_RETURN_IF_ERROR(Link(import.module, import.name, target, import.name));
+    any = true;
+  }
+  if (!any) {
+    return Status(StatusCode::kNotFound, fmt::format("module {} imports nothing from {}",
+                                                     module_->name(), import_module));
+  }
+  return Status::Ok();
+}
+
+}  // namespace ringfence

@@ -1,0 +1,72 @@
+// Compartment::MapRegion: shared memory regions in a compartment's window.
+//
+// The region is mapped over the window's reservation, above the memory
+// limit. Restarts only reset pages below the memory's size, so the mapping
+// and its contents stay; destroying the compartment unmaps the whole window,
+// which removes it.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "ringfence/compartment.h"
+#include "ringfence/region.h"
+#include "src/compartment/compartment_core.h"
+#include "src/services/region_mapping.h"
+
+namespace ringfence {
+namespace {
+
+constexpr uint64_t kWasm32Bytes = uint64_t{4} << 30;
+
+Status Invalid(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message));
+}
+
+}  // namespace
+
+Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, uint64_t offset) {
+  if (name.empty()) return Invalid("a region needs a non-empty name");
+  if (core_->provided.contains(name)) {
+    return Invalid(fmt::format("the name '{}' is already provided to module {}: names must be "
+                               "unique among its regions and locks",
+                               name, module_->name()));
+  }
+  if (region == nullptr) return Invalid(fmt::format("no region given for '{}'", name));
+  if (offset % Region::kGranuleBytes != 0) {
+    return Invalid(fmt::format("region '{}': offset {:#x} is not a multiple of 64 KiB", name,
+                               offset));
+  }
+  uint64_t memory_limit = uint64_t{core_->memory_limit_pages} * Region::kGranuleBytes;
+  if (offset < memory_limit) {
+    return Invalid(fmt::format("region '{}': offset {:#x} is below the memory limit {:#x}: a "
+                               "region must lie at or above it, where the module's memory "
+                               "never grows",
+                               name, offset, memory_limit));
+  }
+  uint64_t size = region->size();
+  if (offset > kWasm32Bytes || size > kWasm32Bytes - offset) {
+    return Invalid(fmt::format("region '{}': [{:#x}, {:#x}) ends past 4 GiB: a region must end "
+                               "at or below 4 GiB, the module's address space",
+                               name, offset, offset + size));
+  }
+  for (const auto& [other_name, object] : core_->provided) {
+    if (object->handle_kind() != internal::HandleObject::Kind::kRegion) continue;
+    const auto& other = static_cast<const internal::RegionMapping&>(*object);
+    if (offset < other.offset() + other.size() && other.offset() < offset + size) {
+      return Invalid(fmt::format("region '{}': [{:#x}, {:#x}) overlaps region '{}' at [{:#x}, "
+                                 "{:#x}): regions in one window must not overlap",
+                                 name, offset, offset + size, other_name, other.offset(),
+                                 other.offset() + other.size()));
+    }
+  }
+
+  RF_RETURN_IF_ERROR(region->MapAt(core_->window.base() + offset));
+  core_->provided.emplace(std::move(name),
+                          std::make_shared<internal::RegionMapping>(std::move(region), offset));
+  return Status::Ok();
+}
+
+}  // namespace ringfence

@@ -1,0 +1,94 @@
+// Kernel services every module can import: sleeping, closing handles,
+// opening host-provided objects by name, and calls to linked modules.
+#include <algorithm>
+#include <string_view>
+
+#include "ringfence/compartment.h"
+#include "ringfence/internal/thread_gate.h"
+#include "ringfence/module.h"
+#include "src/gate/futex.h"
+#include "src/services/services.h"
+#include "src/wasm/host_api.h"
+
+namespace ringfence::internal {
+namespace {
+
+constexpr uint32_t kMaxNameBytes = 256;
+
+uint32_t Code(int32_t code) { return static_cast<uint32_t>(code); }
+
+// Sleeps until `ns` passed, the call's deadline, or a kill.
+void Sleep(rf_import_context* core, uint64_t ns) {
+  uint64_t now = MonotonicNs();
+  uint64_t until = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+  uint64_t deadline = t_thread_gate.deadline_ns;
+  if (deadline != 0) until = std::min(until, deadline);
+  while (core->kill_kind.load() == RF_TRAP_NONE && MonotonicNs() < until) {
+    FutexWait(core->kill_kind, RF_TRAP_NONE, until);
+  }
+}
+
+uint32_t CallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
+                    uint64_t* result) {
+  if (import_index >= core->links.size() || core->links[import_index].target == nullptr) {
+    return RF_CALL_NOT_LINKED;
+  }
+  const LinkedImport& link = core->links[import_index];
+  Result<uint64_t> outcome = link.target->CallSlots(link.export_index, args);
+  if (outcome.ok()) {
+    *result = outcome.value();
+    return RF_CALL_OK;
+  }
+  if (outcome.trapped()) return RF_CALL_TRAPPED;
+  return outcome.status().code() == StatusCode::kDeadlineExceeded ? RF_CALL_TIMEOUT
+                                                                  : RF_CALL_UNAVAILABLE;
+}
+
+}  // namespace
+
+void UnwindIfKilled(rf_import_context* core) {
+  uint32_t kind = core->kill_kind.load();
+  if (kind != RF_TRAP_NONE) RaiseTrap(kind);
+  uint64_t deadline = t_thread_gate.deadline_ns;
+  if (deadline != 0 && MonotonicNs() >= deadline) RaiseTrap(RF_TRAP_TIMEOUT);
+}
+
+int32_t OpenProvided(rf_import_context* core, uint32_t name, uint32_t length,
+                     HandleObject::Kind kind) {
+  if (length > kMaxNameBytes) return RF_EINVAL;
+  const uint8_t* text = WindowRange(core, name, length);
+  if (text == nullptr) return RF_EFAULT;
+  // Copied before use: another view of the window could change it.
+  std::string copy(reinterpret_cast<const char*>(text), length);
+  auto found = core->provided.find(copy);
+  if (found == core->provided.end() || found->second->handle_kind() != kind) return RF_ENOTFOUND;
+  return core->handles.Open(found->second);
+}
+
+uint32_t ServiceSleepNs(rf_import_context* core, uint64_t ns) {
+  Sleep(core, ns);
+  UnwindIfKilled(core);
+  return Code(RF_OK);
+}
+
+uint32_t ServiceHandleClose(rf_import_context* core, uint32_t handle) {
+  auto value = static_cast<int32_t>(handle);
+  for (HandleObject::Kind kind : {HandleObject::Kind::kLock, HandleObject::Kind::kRegion}) {
+    HandleObject* object = core->handles.Get(value, kind);
+    if (object != nullptr && object->BusyFor(core->owner_id)) return Code(RF_EBUSY);
+  }
+  return Code(core->handles.Close(value));
+}
+
+uint32_t ServiceCallStatus(rf_import_context* core) { return core->last_call_status; }
+
+void ServiceCallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
+                       uint64_t* result) {
+  *result = 0;
+  core->last_call_status = CallLinked(core, import_index, args, result);
+  // The caller may have been killed (or a deeper frame of it trapped) while
+  // this thread was in the callee: none of its code runs again.
+  UnwindIfKilled(core);
+}
+
+}  // namespace ringfence::internal
