@@ -111,3 +111,23 @@ static int32_t shadow_recurse(int32_t depth) {
   return shadow_recurse(depth + 1) + block[0];
 }
 RF_EXPORT(shadow_stack_overflow) int32_t shadow_stack_overflow(void) { return shadow_recurse(0); }
+
+/* Allocates until malloc says no, then gives up with abort() - the usual
+ * fate of C code out of memory. The trap says the limit was hit first. */
+RF_EXPORT(allocate_until_death) int32_t allocate_until_death(void) {
+  while ((g_last_block = malloc(1 << 20)) != NULL) {
+  }
+  abort();
+}
+
+/* Never returns: only the watchdog (a call deadline) or Kill ends it. */
+RF_EXPORT(spin_forever) int32_t spin_forever(void) {
+  for (;;) g_sink = g_sink + 1;
+}
+
+/* Waits in a host service (rf_sleep_ns) for `seconds`: a call deadline or
+ * Kill ends the wait early and unwinds the call. */
+RF_EXPORT(sleep_seconds) int32_t sleep_seconds(int32_t seconds) {
+  rf_sleep_ns((int64_t)seconds * 1000000000);
+  return seconds;
+}

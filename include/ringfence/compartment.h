@@ -268,7 +268,7 @@ class Compartment {
   // no deadline applies and no other thread waits. A thread that wants in
   // clears it, then a process-wide barrier makes every fast entry that
   // raced either visible in depth_ or aware of the cleared claim.
-  std::atomic<const void*> fast_owner_{nullptr};
+  std::atomic<const void*> fast_owner_{internal::kNoClaim};
   std::atomic<uint32_t> depth_{0};  // frames the owner has open; futex word
   std::mutex entry_mutex_;
   const void* owner_ = nullptr;  // guarded by entry_mutex_: last thread inside
@@ -308,7 +308,7 @@ template <typename R, typename... A>
   using Return = typename internal::GateType<R>::type;
   internal::ThreadGate& gate = internal::t_thread_gate;
   Compartment& compartment = *compartment_;
-  if (compartment.fast_owner_.load(std::memory_order_relaxed) != &gate) [[unlikely]] {
+  if (compartment.fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) [[unlikely]] {
     return SlowCall(args...);
   }
   uint32_t depth = compartment.depth_.load(std::memory_order_relaxed);
@@ -316,7 +316,7 @@ template <typename R, typename... A>
   // Only a compiler fence: a thread revoking the claim issues a process-wide
   // barrier, which orders this store before the load below on this CPU.
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (compartment.fast_owner_.load(std::memory_order_relaxed) != &gate) [[unlikely]] {
+  if (compartment.fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) [[unlikely]] {
     compartment.Leave(depth);
     return SlowCall(args...);
   }
@@ -355,7 +355,7 @@ template <typename R, typename... A>
     gate_function(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
     if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_, depth);
 #endif
-    leave(*compartment_, depth, &internal::t_thread_gate);
+    leave(*compartment_, depth, internal::t_thread_gate.claim_token);
     return Result<void>();
   } else {
 #if defined(__clang__)
@@ -366,7 +366,7 @@ template <typename R, typename... A>
         gate_function(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
     if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_, depth);
 #endif
-    leave(*compartment_, depth, &internal::t_thread_gate);
+    leave(*compartment_, depth, internal::t_thread_gate.claim_token);
     return static_cast<R>(value);
   }
 }

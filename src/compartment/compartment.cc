@@ -130,8 +130,8 @@ void Compartment::DiscardInstance() {
 }
 
 void Compartment::RevokeClaim() {
-  if (fast_owner_.load(std::memory_order_relaxed) == nullptr) return;
-  fast_owner_.store(nullptr, std::memory_order_relaxed);
+  if (fast_owner_.load(std::memory_order_relaxed) == internal::kNoClaim) return;
+  fast_owner_.store(internal::kNoClaim, std::memory_order_relaxed);
   // Every fast entry that raced with the store above has now either raised
   // depth_ visibly or will see the claim gone (see TypedExport::operator()).
   internal::ProcessFence();
@@ -193,7 +193,8 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
   }
   depth_.store(depth + 1, std::memory_order_relaxed);
   *outer_depth = depth;
-  if (waiters_ == 0 && options_.call_timeout.count() == 0 && internal::ProcessFenceAvailable()) {
+  if (waiters_ == 0 && options_.call_timeout.count() == 0 && gate.deadline_ns == 0 &&
+      internal::ProcessFenceAvailable()) {
     fast_owner_.store(&gate, std::memory_order_relaxed);
   }
   return Status::Ok();
@@ -309,7 +310,7 @@ Trap Compartment::TakeTrap(uint32_t export_index, uint32_t outer_depth) {
   if (live_instance_ != nullptr) DiscardInstance();
   last_trap_ = trap;
   std::lock_guard lock(entry_mutex_);
-  fast_owner_.store(nullptr, std::memory_order_relaxed);
+  fast_owner_.store(internal::kNoClaim, std::memory_order_relaxed);
   if (outer_depth > 0) {
     // Outer frames of this compartment are still on this thread's stack:
     // they unwind with the same trap when control comes back to them.

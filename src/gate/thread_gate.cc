@@ -70,6 +70,7 @@ void InitThreadGate() {
   EnsureAltStack();
   FindStackBounds(&gate.stack_low, &gate.stack_high);
   gate.self = pthread_self();
+  gate.claim_token = gate.deadline_ns == 0 ? &gate : nullptr;
   gate.ready = true;
 }
 

@@ -20,9 +20,19 @@ struct ThreadGate {
   uintptr_t stack_high;
   pthread_t self;  // for the watchdog's preemption signal
   // Deadline (CLOCK_MONOTONIC ns, 0 = none) of the call this thread is
-  // executing; blocking host services and nested calls honour it.
+  // executing or of its DeadlineScope; blocking host services and nested
+  // calls honour it.
   uint64_t deadline_ns;
+  // What a compartment's fast-path claim must equal for this thread to take
+  // the fast path: this ThreadGate, or null while a deadline applies (calls
+  // with a deadline need the full path). Null until InitThreadGate.
+  const void* claim_token;
 };
+
+// The value of a compartment's claim when no thread holds it: an address no
+// thread's claim_token ever has (a thread's is its gate or null).
+inline constexpr char kNoClaimTag = 0;
+inline const void* const kNoClaim = &kNoClaimTag;
 
 // Plain __thread (no dynamic initialisation) keeps each access one load.
 extern __thread ThreadGate t_thread_gate;
@@ -31,10 +41,11 @@ extern __thread ThreadGate t_thread_gate;
 // signal stack and its stack bounds. Idempotent.
 [[gnu::cold]] void InitThreadGate();
 
-inline rf_thread* CurrentThread() {
+inline ThreadGate* CurrentThreadGate() {
   if (!t_thread_gate.ready) [[unlikely]] InitThreadGate();
-  return &t_thread_gate.thread;
+  return &t_thread_gate;
 }
+inline rf_thread* CurrentThread() { return &CurrentThreadGate()->thread; }
 
 }  // namespace ringfence::internal
 
