@@ -116,6 +116,8 @@ TEST(CliTest, UsageErrorsExitTwo) {
       {"call", "--memory-limit", "0", Calc(), "add", "1", "2"},     // below range
       {"call", "--memory-limit", "5000", Calc(), "add", "1", "2"},  // above range
       {"call", "--memory-limit", "lots", Calc(), "add", "1", "2"},  // not a number
+      {"call", "--timeout-ms", "-1", Calc(), "add", "1", "2"},      // negative
+      {"call", "--timeout-ms", "soon", Calc(), "add", "1", "2"},    // not a number
   };
   for (const std::vector<std::string>& args : command_lines) {
     SCOPED_TRACE(fmt::format("ringfence {}", fmt::join(args, " ")));
@@ -519,6 +521,32 @@ TEST(CliTest, MemoryLimitBelowInitialMemoryIsALoadError) {
   EXPECT_EQ(result.exit_code, kExitUsage) << result;
   EXPECT_EQ(result.out, "");
   EXPECT_THAT(result.err, AllOf(StartsWith("ringfence call: error: "), HasSubstr("memory-limit")));
+}
+
+// ---------------------------------------------------------- deadlines
+
+// A hung module is stopped at the deadline: a trap line, exit code 3. A call
+// blocked in a host service is woken the same way (this one works under
+// TSan too: no signal is needed).
+TEST(CliTest, TimeoutStopsAHungCall) {
+  CliResult result = RunCli({"call", "--timeout-ms", "100", Misbehave(), "sleep_seconds", "60"});
+  EXPECT_EQ(result.exit_code, kExitTrap) << result;
+  EXPECT_THAT(result.err, StartsWith("trap: timeout in misbehave.sleep_seconds"));
+  if (testing::kSignalTrapsTestable) {
+    CliResult spun = RunCli({"call", "--timeout-ms", "100", Misbehave(), "spin_forever"});
+    EXPECT_EQ(spun.exit_code, kExitTrap) << spun;
+    EXPECT_THAT(spun.err, StartsWith("trap: timeout in misbehave.spin_forever"));
+  }
+  CliResult quick = RunCli({"call", "--timeout-ms", "10000", Calc(), "add", "1", "2"});
+  EXPECT_EQ(quick.exit_code, kExitOk) << quick;
+  EXPECT_EQ(quick.out, "3\n");
+}
+
+// A module that dies after memory growth was refused says so.
+TEST(CliTest, DeathByMemoryLimitIsExplained) {
+  CliResult result = RunCli({"call", "--memory-limit", "8", Misbehave(), "allocate_until_death"});
+  EXPECT_EQ(result.exit_code, kExitTrap) << result;
+  EXPECT_THAT(result.err, HasSubstr("after memory growth was refused at the 8 MiB limit"));
 }
 
 }  // namespace

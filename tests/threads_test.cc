@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ringfence/compartment.h"
+#include "ringfence/compartment_pool.h"
 #include "ringfence/log.h"
 #include "tests/test_support.h"
 
@@ -21,7 +22,7 @@ namespace {
 using testing::ExampleModulePath;
 using testing::LoadOrDie;
 
-// Created on the thread that uses it (compartments are single-threaded).
+// Created on the thread that uses it.
 std::unique_ptr<Compartment> CreateOnThisThread(std::shared_ptr<const Module> module) {
   StatusOr<std::unique_ptr<Compartment>> compartment = Compartment::Create(std::move(module));
   RF_CHECK(compartment.ok());
@@ -177,6 +178,92 @@ TEST_F(ThreadsTest, FourThreadsMixGoodCallsAndTrapsOnTheirOwnCompartments) {
     const bool ends_with_trap = (kIterations - 1) % (t + 3) == 0;
     EXPECT_EQ(tallies[t].restarts, static_cast<uint64_t>(expected_traps - (ends_with_trap ? 1 : 0)));
   }
+}
+
+// One compartment, many threads: calls are serialised (a racing increment
+// in module memory would lose counts), a waiting thread takes the claim over
+// when the one inside leaves, and every call is served.
+TEST_F(ThreadsTest, ThreadsSharingOneCompartmentAreSerialised) {
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 3'000;
+  auto compartment = testing::CreateOrDie(LoadOrDie(ExampleModulePath("misbehave")));
+  std::atomic<int> failures = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCalls; ++i) {
+        if (!compartment->Call<int32_t()>("calls").ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(compartment->Call<int32_t()>("calls").value(), kThreads * kCalls + 1);
+  EXPECT_EQ(compartment->restart_count(), 0u);
+}
+
+// The same, with one thread trapping now and then: the others' calls are
+// all served (by whichever instance is live), and every trap restarts once.
+TEST_F(ThreadsTest, TrapsOnASharedCompartmentAreContained) {
+  constexpr int kThreads = 3;
+  constexpr int kCalls = 1'000;
+  constexpr int kTraps = 100;
+  auto compartment = testing::CreateOrDie(LoadOrDie(ExampleModulePath("misbehave")));
+  std::atomic<int> failures = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCalls; ++i) {
+        if (!compartment->Call<int32_t()>("alive").ok()) ++failures;
+      }
+    });
+  }
+  int traps = 0;
+  for (int i = 0; i < kTraps; ++i) {
+    Result<int32_t> result = compartment->Call<int32_t()>("divide_by_zero");
+    if (result.trapped() && result.trap().kind == TrapKind::kDivideByZero) ++traps;
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(traps, kTraps);
+  EXPECT_EQ(compartment->restart_count(), static_cast<uint64_t>(kTraps - 1) +
+                                              (compartment->state() == Compartment::State::kReady));
+}
+
+// A pool spreads threads over its compartments; a trap restarts only the
+// compartment that trapped.
+TEST_F(ThreadsTest, PoolServesManyThreadsAndRestartsOnlyTheTrappedCompartment) {
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 2'000;
+  auto pool_or = CompartmentPool::Create(LoadOrDie(ExampleModulePath("misbehave")), 2);
+  ASSERT_TRUE(pool_or.ok()) << pool_or.status().ToString();
+  CompartmentPool& pool = **pool_or;
+  std::atomic<int> failures = 0;
+  std::atomic<int> traps = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        if (t == 0 && i % 100 == 0) {
+          if (pool.Call<int32_t()>("divide_by_zero").trapped()) ++traps;
+        } else if (!pool.Call<int32_t()>("alive").ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(traps, kCalls / 100);
+  uint64_t restarts = 0;
+  int dead = 0;
+  for (size_t i = 0; i < pool.size(); ++i) {
+    restarts += pool.at(i).restart_count();
+    dead += pool.at(i).state() == Compartment::State::kDead;
+  }
+  EXPECT_EQ(restarts + static_cast<uint64_t>(dead), static_cast<uint64_t>(traps.load()));
+  EXPECT_EQ(CompartmentPool::Create(LoadOrDie(ExampleModulePath("misbehave")), 0).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 // Stack exhaustion on a thread with a small stack is still caught against

@@ -130,8 +130,10 @@ void Compartment::DiscardInstance() {
 }
 
 void Compartment::RevokeClaim() {
-  if (fast_owner_.load(std::memory_order_relaxed) == internal::kNoClaim) return;
+  const void* holder = fast_owner_.load(std::memory_order_relaxed);
+  if (holder == internal::kNoClaim) return;
   fast_owner_.store(internal::kNoClaim, std::memory_order_relaxed);
+  if (holder == &internal::t_thread_gate) return;  // our own claim: nothing raced
   // Every fast entry that raced with the store above has now either raised
   // depth_ visibly or will see the claim gone (see TypedExport::operator()).
   internal::ProcessFence();

@@ -1,5 +1,6 @@
 // ringfence call MODULE EXPORT [ARG...]   one call
 // ringfence call MODULE -                 one call per stdin line
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -21,6 +22,7 @@ struct CallOptions {
   std::string export_name;
   std::vector<std::string> args;
   uint64_t memory_limit_mib = 256;
+  uint64_t timeout_ms = 0;
 };
 
 // What one call printed: exactly one line, and how it went.
@@ -92,6 +94,12 @@ CommandRunner AddCallCommand(CLI::App& app) {
   command->add_option("--memory-limit", options->memory_limit_mib, "Memory limit in MiB")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
+  command
+      ->add_option("--timeout-ms", options->timeout_ms,
+                   "Deadline of each call in milliseconds (0: none); a module still running then "
+                   "is stopped with a 'trap: timeout'")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{86'400'000}));
   // Once MODULE is seen, everything is positional: "-inf", "-nan" and "-5"
   // are arguments, not options. Options go before MODULE.
   command->positionals_at_end();
@@ -111,6 +119,7 @@ CommandRunner AddCallCommand(CLI::App& app) {
     }
     CompartmentOptions compartment_options;
     compartment_options.memory_limit_bytes = options->memory_limit_mib << 20;
+    compartment_options.call_timeout = std::chrono::milliseconds(options->timeout_ms);
     StatusOr<std::unique_ptr<Compartment>> compartment = Compartment::Create(*module, compartment_options);
     if (!compartment.ok()) {
       std::fprintf(stderr, "ringfence call: error: %s\n", compartment.status().message().c_str());
