@@ -221,8 +221,19 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
     uint64_t own = internal::MonotonicNs() + static_cast<uint64_t>(options_.call_timeout.count());
     deadline_ns = deadline_ns == 0 ? own : std::min(deadline_ns, own);
   }
-  uint32_t outer_depth = 0;
-  RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
+  uint32_t outer_depth = depth_.load(std::memory_order_relaxed);
+  // The fast entry of TypedExport::operator(), for linked calls and
+  // CallDynamic from the thread holding the claim.
+  bool fast = deadline_ns == 0 && fast_owner_.load(std::memory_order_relaxed) == gate.claim_token;
+  if (fast) {
+    depth_.store(outer_depth + 1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) {
+      Leave(outer_depth);
+      fast = false;
+    }
+  }
+  if (!fast) RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
   internal::WatchdogEntry watch;
   if (deadline_ns != 0) {
     watch.deadline_ns = deadline_ns;
@@ -237,6 +248,11 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
   gate.deadline_ns = saved_deadline;
   if (deadline_ns != 0) internal::DisarmWatchdog(&watch);
   if (thread->trap_kind != RF_TRAP_NONE) return TakeTrap(index, outer_depth);
+  if (fast) {
+    depth_.store(outer_depth, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (fast_owner_.load(std::memory_order_relaxed) == gate.claim_token) return result;
+  }
   Leave(outer_depth);
   return result;
 }
