@@ -183,6 +183,9 @@ class Compartment {
   // instance. Locks the instance held pass on marked owner died.
   void Kill();
 
+  // Set-up (Provide, MapRegion, Link): call while no thread is inside,
+  // typically before the compartment is handed to other threads.
+  //
   // Makes `lock` available to the module under `name` (rf_lock_open). The
   // compartment shares ownership. kInvalidArgument for an empty name or one
   // already provided.

@@ -15,14 +15,15 @@
 // it, and a module that trapped may have left it half-written. Copy what you
 // need out of bytes() before validating it (a module can change it between
 // your check and your use), and never use a length or offset read from it
-// without checking it against size(). Guard shared data with a Lock (the
-// module's lock dies with it and passes on marked owner died).
+// without checking it against size(). Guard shared data with a Lock (a lock
+// whose holder dies passes on marked owner died).
 //
-// Module side: ordinary C loads and stores at the offset work (on x86-64 the
-// module's code reaches its whole window, and faults past what is mapped are
-// traps). wasm bulk-memory instructions (memory.copy, memory.fill, which
-// clang may emit for memcpy/memset with -mbulk-memory) check against the
-// module's own memory size and trap on region addresses: copy with loops.
+// Module side: ordinary C loads and stores at the offset work: on x86-64,
+// wasm2c code relies on guard pages rather than bounds checks, so it reaches
+// the whole window, and an access to an unmapped part traps. wasm
+// bulk-memory instructions (memory.copy, memory.fill, which clang may emit
+// for memcpy/memset with -mbulk-memory) check against the module's own
+// memory size and trap on region addresses: copy with loops.
 // rf_region_offset and rf_region_size return the value's uint32 bits as an
 // int32: a region at or above 2 GiB has a "negative" offset; only -10..-1
 // are errors, and no offset or size (multiples of 64 KiB) is one of those.
@@ -34,6 +35,9 @@
 //
 // Thread-safety: Create, bytes() and size() are safe from any thread; the
 // contents are plain shared memory, synchronised by whoever uses them.
+// Compartment::MapRegion changes the compartment's table of provided objects:
+// call it only while no thread is inside that compartment (e.g. right after
+// Create, before handing the compartment to other threads).
 #ifndef RINGFENCE_REGION_H_
 #define RINGFENCE_REGION_H_
 

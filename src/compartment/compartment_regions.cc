@@ -4,6 +4,9 @@
 // limit. Restarts only reset pages below the memory's size, so the mapping
 // and its contents stay; destroying the compartment unmaps the whole window,
 // which removes it.
+//
+// No thread may be inside the compartment meanwhile: core_->provided is read
+// by rf_region_open / rf_lock_open on the thread inside, without a lock.
 #include <cstdint>
 #include <memory>
 #include <string>

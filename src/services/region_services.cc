@@ -12,8 +12,8 @@ namespace {
 
 // The mapping behind an open region handle, or null.
 const RegionMapping* MappingOf(rf_import_context* core, uint32_t handle) {
-  HandleObject* object = core->handles.Get(static_cast<int32_t>(handle), HandleObject::Kind::kRegion);
-  return static_cast<const RegionMapping*>(object);
+  return static_cast<const RegionMapping*>(
+      core->handles.Get(static_cast<int32_t>(handle), HandleObject::Kind::kRegion));
 }
 
 }  // namespace

@@ -129,7 +129,8 @@ RF_HOST_SERVICE(region_open)
 int32_t rf_region_open(const char* name, size_t length);
 
 /* Where the region lies in this module's memory (a pointer, as an offset) and
- * its size in bytes; RF_EBADHANDLE. The region survives this module's
+ * its size in bytes, as uint32 bits: a region may lie above 2 GiB, so only
+ * -10..-1 are errors (RF_EBADHANDLE). The region survives this module's
  * restarts: what a dead instance wrote there stays (guard it with a lock). */
 RF_HOST_SERVICE(region_offset)
 int32_t rf_region_offset(int32_t handle);
