@@ -66,6 +66,9 @@ struct CompartmentOptions {
 class Compartment;
 class Lock;
 class Region;
+namespace internal {
+struct WatchdogEntry;
+}
 
 namespace internal {
 // The C type a gate trampoline uses for a C++ parameter or result type.
@@ -231,7 +234,8 @@ class Compartment {
   // (the full path: waits for other threads, deadlines, watchdog).
   Result<uint64_t> CallSlots(uint32_t index, const uint64_t* args);
   // Internal: kill with a given trap kind (RF_TRAP_KILLED, RF_TRAP_TIMEOUT).
-  void KillWith(uint32_t trap_kind);
+  // True if another thread is inside and was sent the preemption signal.
+  bool KillWith(uint32_t trap_kind);
   // Internal: no thread is inside and no other thread holds a claim.
   bool IdleFor(const void* thread) const;
 
@@ -276,6 +280,11 @@ class Compartment {
   std::mutex entry_mutex_;
   const void* owner_ = nullptr;  // guarded by entry_mutex_: last thread inside
   uint32_t waiters_ = 0;         // guarded by entry_mutex_
+
+  // Repeats the preemption signal of a Kill() until the thread has left.
+  // Returns whether to repeat again.
+  bool RetryKill();
+  std::unique_ptr<internal::WatchdogEntry> kill_retry_;
 
   std::shared_ptr<const Module> module_;
   CompartmentOptions options_;

@@ -90,10 +90,14 @@ Compartment::Compartment(std::shared_ptr<const Module> module, rf_import_context
       core_(core),
       instance_(internal::InstanceOfCore(core)) {
   core_->compartment = this;
+  kill_retry_ = std::make_unique<internal::WatchdogEntry>();
+  kill_retry_->fire = [](void* target) { return static_cast<Compartment*>(target)->RetryKill(); };
+  kill_retry_->target = this;
 }
 
 Compartment::~Compartment() {
   RF_CHECK(depth_.load() == 0);  // no thread may be inside
+  internal::DisarmWatchdog(kill_retry_.get());
   if (live_instance_ != nullptr) DiscardInstance();
   DestroyCore(core_);
 }
@@ -237,7 +241,10 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
   internal::WatchdogEntry watch;
   if (deadline_ns != 0) {
     watch.deadline_ns = deadline_ns;
-    watch.fire = [](void* target) { static_cast<Compartment*>(target)->KillWith(RF_TRAP_TIMEOUT); };
+    watch.fire = [](void* target) {
+      static_cast<Compartment*>(target)->KillWith(RF_TRAP_TIMEOUT);
+      return true;  // until the call disarms it
+    };
     watch.target = this;
     internal::ArmWatchdog(&watch);
   }
@@ -257,9 +264,25 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
   return result;
 }
 
-void Compartment::Kill() { KillWith(RF_TRAP_KILLED); }
+void Compartment::Kill() {
+  if (!KillWith(RF_TRAP_KILLED)) return;
+  // The signal may have found the thread in host code, where it is ignored:
+  // the watchdog repeats it until the thread has left.
+  kill_retry_->deadline_ns = internal::MonotonicNs() + 1'000'000;
+  internal::ArmWatchdog(kill_retry_.get());
+}
 
-void Compartment::KillWith(uint32_t trap_kind) {
+bool Compartment::RetryKill() {
+  std::lock_guard lock(entry_mutex_);
+  if (depth_.load(std::memory_order_acquire) == 0 || core_->kill_kind.load() == RF_TRAP_NONE) {
+    return false;
+  }
+  const auto* owner = static_cast<const internal::ThreadGate*>(owner_);
+  pthread_kill(owner->self, internal::kPreemptSignal);
+  return true;
+}
+
+bool Compartment::KillWith(uint32_t trap_kind) {
   std::lock_guard lock(entry_mutex_);
   RevokeClaim();
   if (depth_.load(std::memory_order_acquire) == 0) {
@@ -267,7 +290,7 @@ void Compartment::KillWith(uint32_t trap_kind) {
       DiscardInstance();
       last_trap_ = KilledTrap(module_->name(), trap_kind);
     }
-    return;
+    return false;
   }
   uint32_t none = RF_TRAP_NONE;
   core_->kill_kind.compare_exchange_strong(none, trap_kind);
@@ -276,7 +299,9 @@ void Compartment::KillWith(uint32_t trap_kind) {
   // ... or preempts it in module code. (Killing from inside, from a host
   // service the module called, takes effect when that service returns.)
   const auto* owner = static_cast<const internal::ThreadGate*>(owner_);
-  if (owner != &internal::t_thread_gate) pthread_kill(owner->self, internal::kPreemptSignal);
+  if (owner == &internal::t_thread_gate) return false;
+  pthread_kill(owner->self, internal::kPreemptSignal);
+  return true;
 }
 
 Status Compartment::Restart() {

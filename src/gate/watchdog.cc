@@ -20,6 +20,8 @@ class Watchdog {
       std::thread([this] { Run(); }).detach();
       started_ = true;
     }
+    if (entry->armed) return;
+    entry->armed = true;
     entry->next_fire_ns = entry->deadline_ns;
     entry->prev = nullptr;
     entry->next = head_;
@@ -32,12 +34,17 @@ class Watchdog {
     std::unique_lock lock(mutex_);
     // Fire runs without the mutex held, so wait until it is done with this entry.
     idle_.wait(lock, [&] { return firing_ != entry; });
-    if (entry->prev != nullptr) entry->prev->next = entry->next;
-    else head_ = entry->next;
-    if (entry->next != nullptr) entry->next->prev = entry->prev;
+    if (entry->armed) Unlink(entry);
   }
 
  private:
+  void Unlink(WatchdogEntry* entry) {
+    if (entry->prev != nullptr) entry->prev->next = entry->next;
+    else head_ = entry->next;
+    if (entry->next != nullptr) entry->next->prev = entry->prev;
+    entry->armed = false;
+  }
+
   void Run() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -52,8 +59,9 @@ class Watchdog {
         due->next_fire_ns = now + kRefireNs;
         firing_ = due;
         lock.unlock();
-        due->fire(due->target);
+        bool again = due->fire(due->target);
         lock.lock();
+        if (!again) Unlink(due);
         firing_ = nullptr;
         idle_.notify_all();
         continue;

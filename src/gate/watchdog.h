@@ -1,7 +1,7 @@
-// The watchdog: one background thread that fires a callback when a call's
-// deadline passes, and again every millisecond until the call disarms it
-// (a preemption signal can land while the thread runs host code, where it is
-// ignored; the next one lands in module code).
+// The watchdog: one background thread that fires a callback when a deadline
+// passes, and again every millisecond for as long as the callback asks (a
+// preemption signal can land while the thread runs host code, where it is
+// ignored; a later one lands in module code) or until the entry is disarmed.
 //
 // Thread-safe. Entries live in the caller's frame: Arm before the call,
 // Disarm after it, on the same thread. Disarm waits for a callback running
@@ -14,16 +14,21 @@
 namespace ringfence::internal {
 
 struct WatchdogEntry {
-  uint64_t deadline_ns = 0;       // CLOCK_MONOTONIC
-  void (*fire)(void* target) = nullptr;
+  uint64_t deadline_ns = 0;  // CLOCK_MONOTONIC
+  // Returns true to be fired again a millisecond later, false to be
+  // disarmed. Runs on the watchdog thread.
+  bool (*fire)(void* target) = nullptr;
   void* target = nullptr;
-  // Owned by the watchdog while armed.
+  // Owned by the watchdog.
+  bool armed = false;
   uint64_t next_fire_ns = 0;
   WatchdogEntry* prev = nullptr;
   WatchdogEntry* next = nullptr;
 };
 
+// Arms `entry`; does nothing if it is armed already.
 void ArmWatchdog(WatchdogEntry* entry);
+// Disarms `entry` if it is armed. Not from a fire callback.
 void DisarmWatchdog(WatchdogEntry* entry);
 
 }  // namespace ringfence::internal

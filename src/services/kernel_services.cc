@@ -66,6 +66,7 @@ int32_t OpenProvided(rf_import_context* core, uint32_t name, uint32_t length,
 }
 
 uint32_t ServiceSleepNs(rf_import_context* core, uint64_t ns) {
+  if (static_cast<int64_t>(ns) < 0) return Code(RF_EINVAL);
   Sleep(core, ns);
   UnwindIfKilled(core);
   return Code(RF_OK);

@@ -85,7 +85,7 @@ enum {
   RF_EINVAL = -10,         /* an argument is out of range */
 };
 
-/* Sleeps `ns` nanoseconds; returns RF_OK. Blocking services (this one, and
+/* Sleeps `ns` nanoseconds; returns RF_OK (RF_EINVAL for ns < 0). Blocking services (this one, and
  * waiting for a lock or for a linked module) end early if the host kills
  * this compartment or the call's deadline passes: then the call is unwound
  * with a Trap of kind killed or timeout, and no more of this module's code
