@@ -94,6 +94,7 @@ int32_t Lock::AcquireSlow(uint32_t owner_id, uint32_t observed, uint64_t deadlin
   bool slept = false;
   int spins = 0;
   uint32_t word = observed;
+  int32_t gave_up;  // kAcquireKilled or RF_ETIMEDOUT
   for (;;) {
     uint32_t owner = OwnerOf(word);
     if (owner == kUnrecoverableOwner) return RF_EUNRECOVERABLE;
@@ -101,8 +102,8 @@ int32_t Lock::AcquireSlow(uint32_t owner_id, uint32_t observed, uint64_t deadlin
     // A killed compartment must not take the lock: it will never run code
     // again, and its death would mark the lock owner died for nothing.
     if (kill_word != nullptr && kill_word->load(std::memory_order_acquire) != 0) {
-      if (slept) PassOnWake();
-      return kAcquireKilled;
+      gave_up = kAcquireKilled;
+      break;
     }
     if (owner == 0) {
       // Free, perhaps marked owner died, perhaps with sleepers: take it,
@@ -122,8 +123,8 @@ int32_t Lock::AcquireSlow(uint32_t owner_id, uint32_t observed, uint64_t deadlin
       continue;
     }
     if (deadline_ns != 0 && MonotonicNs() >= deadline_ns) {
-      if (slept) PassOnWake();
-      return RF_ETIMEDOUT;
+      gave_up = RF_ETIMEDOUT;
+      break;
     }
     // Held by another owner: make sure its release will wake someone.
     if ((word & kWaitersBit) == 0) {
@@ -142,6 +143,10 @@ int32_t Lock::AcquireSlow(uint32_t owner_id, uint32_t observed, uint64_t deadlin
     slept = true;
     word = word_.load(std::memory_order_relaxed);
   }
+  // Leaving without the lock. A release wakes one waiter only: if that was
+  // this thread, the wake-up must go on to the next one.
+  if (slept) PassOnWake();
+  return gave_up;
 }
 
 void Lock::PassOnWake() {
