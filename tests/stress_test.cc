@@ -7,8 +7,9 @@
 //
 // RF_STRESS_SECONDS sets the duration (default 3). Under TSan, faults that
 // need a signal to end (spinning module code) are left out: TSan cannot
-// follow a jump out of a signal handler (see test_support.h); hangs there
-// are waits in host services, which a kill or deadline ends without one.
+// follow a jump out of a signal handler (see test_support.h), so a TSan
+// build of the library sends no preemption signal at all; hangs there are
+// waits in host services, which a kill or deadline ends without one.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 

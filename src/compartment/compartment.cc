@@ -37,6 +37,29 @@ TrapKind TrapKindOf(uint32_t code) {
   return TrapKind::kUnreachable;
 }
 
+// ThreadSanitizer cannot follow a jump out of a signal handler (it believes
+// the thread stays in the handler), so a TSan build does not preempt module
+// code: kills and deadlines still end every wait in a host service and take
+// effect when a service returns or the call ends, but a module spinning in
+// its own code runs until it calls the host or returns.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RF_NO_PREEMPTION_SIGNAL 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define RF_NO_PREEMPTION_SIGNAL 1
+#endif
+#ifdef RF_NO_PREEMPTION_SIGNAL
+constexpr bool kPreemptWithSignal = false;
+#else
+constexpr bool kPreemptWithSignal = true;
+#endif
+
+void Preempt(const internal::ThreadGate* thread) {
+  if (kPreemptWithSignal) pthread_kill(thread->self, internal::kPreemptSignal);
+}
+
 // Lock-owner ids of compartments: [1, 2^29); host threads use the rest.
 uint32_t NextOwnerId() {
   static std::atomic<uint32_t> next{0};
@@ -277,8 +300,7 @@ bool Compartment::RetryKill() {
   if (depth_.load(std::memory_order_acquire) == 0 || core_->kill_kind.load() == RF_TRAP_NONE) {
     return false;
   }
-  const auto* owner = static_cast<const internal::ThreadGate*>(owner_);
-  pthread_kill(owner->self, internal::kPreemptSignal);
+  Preempt(static_cast<const internal::ThreadGate*>(owner_));
   return true;
 }
 
@@ -300,7 +322,7 @@ bool Compartment::KillWith(uint32_t trap_kind) {
   // service the module called, takes effect when that service returns.)
   const auto* owner = static_cast<const internal::ThreadGate*>(owner_);
   if (owner == &internal::t_thread_gate) return false;
-  pthread_kill(owner->self, internal::kPreemptSignal);
+  Preempt(owner);
   return true;
 }
 
