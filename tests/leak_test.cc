@@ -14,6 +14,7 @@
 
 #include "ringfence/compartment.h"
 #include "ringfence/log.h"
+#include "tests/process_figures.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -22,44 +23,15 @@ namespace {
 using testing::CreateOrDie;
 using testing::ExampleModulePath;
 using testing::LoadOrDie;
+using testing::OpenFileDescriptors;
+using testing::ResidentBytes;
+using testing::VirtualBytes;
 
 constexpr int64_t kMiB = 1 << 20;
-
-// Resident set size in bytes (second field of /proc/self/statm, in pages).
-int64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t size_pages = 0, resident_pages = 0;
-  statm >> size_pages >> resident_pages;
-  RF_CHECK(statm);
-  return resident_pages * sysconf(_SC_PAGESIZE);
-}
-
-// Address space in bytes (VmSize of /proc/self/status).
-int64_t VirtualBytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmSize:", 0) == 0) {
-      std::istringstream fields(line.substr(7));
-      int64_t kib = 0;
-      fields >> kib;
-      return kib * 1024;
-    }
-  }
-  RF_CHECK(false);
-  return 0;
-}
 
 // Bytes the host's malloc has handed out and not got back (main arena):
 // catches leaks far smaller than a page, e.g. a table not freed per restart.
 int64_t HeapBytesInUse() { return static_cast<int64_t>(mallinfo2().uordblks); }
-
-int OpenFileDescriptors() {
-  int count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    ++count;
-  }
-  return count;
-}
 
 // Keeps module output (misbehave prints nothing on these paths, but be sure)
 // out of the measurements and restores the default sink afterwards.

@@ -33,22 +33,12 @@ using namespace std::chrono_literals;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using testing::CreateOrDie;
+using testing::Describe;
+using testing::IsOk;
 using testing::LoadOrDie;
 using testing::TestModulePath;
 
 using Clock = std::chrono::steady_clock;
-
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
-
-template <typename T>
-std::string Describe(const Result<T>& result) {
-  if (result.trapped()) return "trapped: " + result.trap().ToString();
-  if (result.failed()) return "failed: " + result.status().ToString();
-  return "ok";
-}
 
 std::string Describe(const StatusOr<LockOutcome>& outcome) {
   if (!outcome.ok()) return outcome.status().ToString();

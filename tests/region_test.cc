@@ -20,6 +20,7 @@
 #include "ringfence/compartment.h"
 #include "ringfence/module.h"
 #include "ringfence/region.h"
+#include "tests/process_figures.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -27,7 +28,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::CreateOrDie;
+using testing::Describe;
+using testing::IsOk;
 using testing::LoadOrDie;
+using testing::OpenFileDescriptors;
+using testing::VirtualBytes;
 using testing::TestModulePath;
 
 constexpr uint64_t kKiB = 1024;
@@ -44,18 +49,6 @@ std::shared_ptr<Region> CreateRegionOrDie(uint64_t size) {
   if (!region.ok()) ADD_FAILURE() << region.status().ToString();
   RF_CHECK(region.ok());
   return *region;
-}
-
-::testing::AssertionResult IsOk(const Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
-
-template <typename T>
-std::string Describe(const Result<T>& result) {
-  if (result.trapped()) return "trapped: " + result.trap().ToString();
-  if (result.failed()) return "failed: " + result.status().ToString();
-  return "ok";
 }
 
 // Calls an int32_t export of lib_regions that must return; INT32_MIN (and a
@@ -110,28 +103,6 @@ bool HoldsPattern(std::span<const uint8_t> bytes, uint64_t count, int32_t seed) 
   return true;
 }
 
-int OpenFileDescriptors() {
-  int count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    ++count;
-  }
-  return count;
-}
-
-// Address space in bytes (VmSize of /proc/self/status).
-int64_t VirtualBytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmSize:", 0) == 0) {
-      std::istringstream fields(line.substr(7));
-      int64_t kib = 0;
-      fields >> kib;
-      return kib * 1024;
-    }
-  }
-  RF_CHECK(false);
-  return 0;
-}
 
 // ---------------------------------------------------------------------------
 // Region itself.

@@ -25,6 +25,7 @@
 #include "ringfence/lock.h"
 #include "ringfence/log.h"
 #include "ringfence/region.h"
+#include "tests/process_figures.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -36,25 +37,6 @@ using ::ringfence::testing::TestModulePath;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kRegionOffset = uint64_t{1} << 30;
-
-size_t OpenDescriptors() {
-  size_t count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    (void)entry;
-    ++count;
-  }
-  return count;
-}
-
-long ResidentKiB() {
-  FILE* status = std::fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (status != nullptr) {
-    if (std::fscanf(status, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(status);
-  }
-  return resident * 4;
-}
 
 struct Tally {
   std::atomic<uint64_t> calls{0}, values{0}, traps{0}, errors{0}, repairs_seen{0};
@@ -152,12 +134,12 @@ TEST_F(StressTest, ThreadsCompartmentsAndFaultsAccountForEveryCall) {
   };
 
   run(0.5, 1);  // warm-up: threads' stacks, windows, the watchdog
-  size_t fds_before = OpenDescriptors();
-  long rss_before = ResidentKiB();
+  int fds_before = testing::OpenFileDescriptors();
+  int64_t rss_before = testing::ResidentBytes() / 1024;
   uint64_t calls_before = tally.calls;
   run(seconds, 1000);
-  size_t fds_after = OpenDescriptors();
-  long rss_after = ResidentKiB();
+  int fds_after = testing::OpenFileDescriptors();
+  int64_t rss_after = testing::ResidentBytes() / 1024;
 
   uint64_t calls = tally.calls - calls_before;
   std::printf("stress: %llu calls in %.1f s: %llu values, %llu traps, %llu errors, %llu repairs\n",

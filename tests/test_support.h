@@ -77,6 +77,19 @@ inline std::unique_ptr<Compartment> CreateOrDie(std::shared_ptr<const Module> mo
   return std::move(compartment).value();
 }
 
+inline ::testing::AssertionResult IsOk(const Status& status) {
+  if (status.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << status.ToString();
+}
+
+// "ok", "trapped: <trap>" or "failed: <status>", for failure messages.
+template <typename T>
+std::string Describe(const Result<T>& result) {
+  if (result.trapped()) return "trapped: " + result.trap().ToString();
+  if (result.failed()) return "failed: " + result.status().ToString();
+  return "ok";
+}
+
 }  // namespace ringfence::testing
 
 #endif  // RINGFENCE_TESTS_TEST_SUPPORT_H_
