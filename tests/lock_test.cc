@@ -849,27 +849,5 @@ TEST_F(LockedRecordTest, HostThreadsAndModulesShareTheRecord) {
   EXPECT_FALSE(lock_->held());
 }
 
-// ---------------------------------------------------------------------------
-// Cost of the uncontended module path (figure printed; bound loose: this is
-// not a benchmark, it catches a slow path taken by mistake).
-TEST_F(LockModuleTest, UncontendedAcquireReleaseIsCheap) {
-#if defined(RF_TEST_TSAN) || defined(RF_TEST_ASAN)
-  GTEST_SKIP() << "timing is meaningless under sanitizers";
-#endif
-  constexpr int32_t kPairs = 2'000'000;
-  int32_t handle = Open(*a_);
-  ASSERT_EQ(CallValue(*a_, "acquire_release_loop", handle, 1000), RF_OK);  // warm up
-  double best_ns = 1e9;
-  for (int round = 0; round < 5; ++round) {
-    Clock::time_point start = Clock::now();
-    ASSERT_EQ(CallValue(*a_, "acquire_release_loop", handle, kPairs), RF_OK);
-    double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / kPairs;
-    best_ns = std::min(best_ns, ns);
-  }
-  std::printf("module acquire+release, uncontended: %.1f ns per pair\n", best_ns);
-  RecordProperty("acquire_release_ns", std::to_string(best_ns));
-  EXPECT_LT(best_ns, 200.0);
-}
-
 }  // namespace
 }  // namespace ringfence

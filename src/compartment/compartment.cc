@@ -333,7 +333,7 @@ Status Compartment::Restart() {
     return Status(StatusCode::kUnavailable,
                   fmt::format("cannot restart module {}: a thread is inside it", module_->name()));
   }
-  owner_ = &internal::t_thread_gate;
+  owner_ = internal::CurrentThreadGate();
   if (live_instance_ != nullptr) DiscardInstance();
   core_->kill_kind.store(RF_TRAP_NONE);
   depth_.store(1, std::memory_order_relaxed);

@@ -26,7 +26,9 @@ CommandRunner AddBenchCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "bench",
       "Measure the headline figures in one run (gate call vs direct call, import call, trap and "
-      "restart latency, instantiation, compute ratio) and check them against their targets.\n"
+      "restart latency, instantiation, compute ratio, watchdog overhead, nested module call, "
+      "module lock round trip, restart with 64 handles open) and check them against their "
+      "targets.\n"
       "Exit code 1 if a target is missed (not with --quick).");
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   command->add_flag("--quick", options->quick, "Few iterations: a smoke run, not for quoting");
