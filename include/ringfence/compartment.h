@@ -236,10 +236,10 @@ class Compartment {
   // Internal: kill with a given trap kind (RF_TRAP_KILLED, RF_TRAP_TIMEOUT).
   // True if another thread is inside and was sent the preemption signal.
   bool KillWith(uint32_t trap_kind);
-  // Internal: no thread is inside and no other thread holds a claim.
+ private:
+  // True if `thread` holds the claim or no thread is inside (for pools).
   bool IdleFor(const void* thread) const;
 
- private:
   template <typename Sig> friend class TypedExport;
   friend class CompartmentPool;
 
