@@ -255,12 +255,43 @@ class Compartment {
   // settles a kill that came while the frame was open. Also undoes a fast
   // entry that found the claim revoked.
   [[gnu::noinline, gnu::cold]] void Leave(uint32_t outer_depth);
+  // The fast entry, for a thread whose claim_token holds the claim: raise
+  // the depth, then check the claim again. Only a compiler fence between:
+  // a thread revoking the claim issues a process-wide barrier, which orders
+  // the store before the load on this CPU. On success *outer_depth is the
+  // depth before; false (depth unchanged) means: take the slow path.
+  [[gnu::always_inline]] bool TryEnterFast(const void* claim_token, uint32_t* outer_depth) {
+    if (fast_owner_.load(std::memory_order_relaxed) != claim_token) [[unlikely]] return false;
+    uint32_t depth = depth_.load(std::memory_order_relaxed);
+    depth_.store(depth + 1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (fast_owner_.load(std::memory_order_relaxed) != claim_token) [[unlikely]] {
+      Leave(depth);
+      return false;
+    }
+    *outer_depth = depth;
+    return true;
+  }
+  // Leaves a frame TryEnterFast entered; the full Leave only if the claim
+  // was revoked meanwhile (someone may wait, or a kill may be pending).
+  [[gnu::always_inline]] void LeaveFast(uint32_t outer_depth, const void* claim_token) {
+    depth_.store(outer_depth, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (fast_owner_.load(std::memory_order_relaxed) != claim_token) [[unlikely]] Leave(outer_depth);
+  }
+  // Makes a fresh instance, holding other threads off (depth_ at 1 while
+  // the module's start-up code runs, entry_mutex_ released meanwhile);
+  // depth_ is 0 again on return.
+  Status StartInstance(std::unique_lock<std::mutex>& lock);
   // Stops fast-path entries by other threads (call with entry_mutex_ held).
   void RevokeClaim();
   // Discards the instance if a kill is pending and nobody is inside
   // (entry_mutex_ held).
   void SettlePendingKill();
 
+  // kInvalidArgument unless `name` is non-empty and not yet provided (names
+  // are shared by locks and regions).
+  Status CheckNewName(const std::string& name) const;
   StatusOr<uint32_t> CheckExport(std::string_view name, const Signature& expected) const;
   const rf_export& ExportEntry(uint32_t index) const;
   Status Instantiate();
@@ -320,18 +351,8 @@ template <typename R, typename... A>
   using Return = typename internal::GateType<R>::type;
   internal::ThreadGate& gate = internal::t_thread_gate;
   Compartment& compartment = *compartment_;
-  if (compartment.fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) [[unlikely]] {
-    return SlowCall(args...);
-  }
-  uint32_t depth = compartment.depth_.load(std::memory_order_relaxed);
-  compartment.depth_.store(depth + 1, std::memory_order_relaxed);
-  // Only a compiler fence: a thread revoking the claim issues a process-wide
-  // barrier, which orders this store before the load below on this CPU.
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (compartment.fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) [[unlikely]] {
-    compartment.Leave(depth);
-    return SlowCall(args...);
-  }
+  uint32_t depth;
+  if (!compartment.TryEnterFast(gate.claim_token, &depth)) [[unlikely]] return SlowCall(args...);
 #if defined(__clang__)
   rf_frame frame;
   frame.prev = gate.thread.top;
@@ -352,13 +373,6 @@ template <typename R, typename... A>
   using Gate = Return (*)(rf_thread*, void*, typename internal::GateType<A>::type...);
   Gate gate_function = reinterpret_cast<Gate>(gate_);
 #endif
-  auto leave = [](Compartment& entered, uint32_t outer_depth, const void* self) {
-    entered.depth_.store(outer_depth, std::memory_order_release);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (entered.fast_owner_.load(std::memory_order_relaxed) != self) [[unlikely]] {
-      entered.Leave(outer_depth);
-    }
-  };
   if constexpr (std::is_void_v<R>) {
 #if defined(__clang__)
     function(instance, static_cast<typename internal::GateType<A>::type>(args)...);
@@ -367,7 +381,7 @@ template <typename R, typename... A>
     gate_function(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
     if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_, depth);
 #endif
-    leave(*compartment_, depth, internal::t_thread_gate.claim_token);
+    compartment_->LeaveFast(depth, internal::t_thread_gate.claim_token);
     return Result<void>();
   } else {
 #if defined(__clang__)
@@ -378,7 +392,7 @@ template <typename R, typename... A>
         gate_function(thread, instance, static_cast<typename internal::GateType<A>::type>(args)...);
     if (thread->trap_kind != RF_TRAP_NONE) [[unlikely]] return compartment.TakeTrap(index_, depth);
 #endif
-    leave(*compartment_, depth, internal::t_thread_gate.claim_token);
+    compartment_->LeaveFast(depth, internal::t_thread_gate.claim_token);
     return static_cast<R>(value);
   }
 }

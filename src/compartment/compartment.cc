@@ -209,12 +209,7 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
                               module_->name()));
   }
   if (live_instance_ == nullptr) {
-    // Hold other threads off while the module's start-up code runs.
-    depth_.store(1, std::memory_order_relaxed);
-    lock.unlock();
-    Status started = Instantiate();
-    lock.lock();
-    depth_.store(0, std::memory_order_release);
+    Status started = StartInstance(lock);
     if (!started.ok()) {
       if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
       return started;
@@ -238,8 +233,8 @@ void Compartment::Leave(uint32_t outer_depth) {
 }
 
 Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
-  internal::ThreadGate& gate = internal::t_thread_gate;
-  rf_thread* thread = internal::CurrentThread();
+  internal::ThreadGate& gate = *internal::CurrentThreadGate();
+  rf_thread* thread = &gate.thread;
 #if defined(__clang__)
   thread->inline_unwind = internal::UnwindInlineFrame;
 #endif
@@ -248,18 +243,10 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
     uint64_t own = internal::MonotonicNs() + static_cast<uint64_t>(options_.call_timeout.count());
     deadline_ns = deadline_ns == 0 ? own : std::min(deadline_ns, own);
   }
-  uint32_t outer_depth = depth_.load(std::memory_order_relaxed);
-  // The fast entry of TypedExport::operator(), for linked calls and
-  // CallDynamic from the thread holding the claim.
-  bool fast = deadline_ns == 0 && fast_owner_.load(std::memory_order_relaxed) == gate.claim_token;
-  if (fast) {
-    depth_.store(outer_depth + 1, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) {
-      Leave(outer_depth);
-      fast = false;
-    }
-  }
+  uint32_t outer_depth = 0;
+  // The fast entry of TypedExport::operator() serves linked calls and
+  // CallDynamic from the thread holding the claim too.
+  bool fast = deadline_ns == 0 && TryEnterFast(gate.claim_token, &outer_depth);
   if (!fast) RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
   internal::WatchdogEntry watch;
   if (deadline_ns != 0) {
@@ -279,11 +266,10 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
   if (deadline_ns != 0) internal::DisarmWatchdog(&watch);
   if (thread->trap_kind != RF_TRAP_NONE) return TakeTrap(index, outer_depth);
   if (fast) {
-    depth_.store(outer_depth, std::memory_order_release);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (fast_owner_.load(std::memory_order_relaxed) == gate.claim_token) return result;
+    LeaveFast(outer_depth, gate.claim_token);
+  } else {
+    Leave(outer_depth);
   }
-  Leave(outer_depth);
   return result;
 }
 
@@ -308,10 +294,8 @@ bool Compartment::KillWith(uint32_t trap_kind) {
   std::lock_guard lock(entry_mutex_);
   RevokeClaim();
   if (depth_.load(std::memory_order_acquire) == 0) {
-    if (live_instance_ != nullptr) {
-      DiscardInstance();
-      last_trap_ = KilledTrap(module_->name(), trap_kind);
-    }
+    core_->kill_kind.store(trap_kind);
+    SettlePendingKill();  // nobody inside: the instance goes now
     return false;
   }
   uint32_t none = RF_TRAP_NONE;
@@ -336,12 +320,17 @@ Status Compartment::Restart() {
   owner_ = internal::CurrentThreadGate();
   if (live_instance_ != nullptr) DiscardInstance();
   core_->kill_kind.store(RF_TRAP_NONE);
+  Status started = StartInstance(lock);
+  if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
+  return started;
+}
+
+Status Compartment::StartInstance(std::unique_lock<std::mutex>& lock) {
   depth_.store(1, std::memory_order_relaxed);
   lock.unlock();
   Status started = Instantiate();
   lock.lock();
   depth_.store(0, std::memory_order_release);
-  if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
   return started;
 }
 
