@@ -24,13 +24,7 @@ int32_t AcquireLock(rf_import_context* core, uint32_t handle) {
   Lock* lock = LockOf(core, handle);
   if (lock == nullptr) return RF_EBADHANDLE;
   int32_t result = lock->AcquireFor(core->owner_id, t_thread_gate.deadline_ns, &core->kill_kind);
-  if (result == RF_ETIMEDOUT) [[unlikely]] {
-    // The call's deadline passed. A module never sees RF_ETIMEDOUT: its call
-    // is unwound with a timeout trap. The watchdog does that at the same
-    // deadline; doing it here too makes the outcome certain instead of a
-    // race between this wait's end and the watchdog's signal.
-    core->compartment->KillWith(RF_TRAP_TIMEOUT);
-  } else if (result >= 0 && core->kill_kind.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+  if (result >= 0 && core->kill_kind.load(std::memory_order_relaxed) != 0) [[unlikely]] {
     // Killed as it acquired: none of its code will run while holding the
     // lock, so the guarded data is as it was. Hand it on without the
     // owner-died mark a death would add (a mark it already had stays).
@@ -48,11 +42,13 @@ uint32_t ServiceLockOpen(rf_import_context* core, uint32_t name, uint32_t length
 uint32_t ServiceLockAcquire(rf_import_context* core, uint32_t handle) {
   int32_t result = AcquireLock(core, handle);
   // Nothing in this frame needs destruction: if the compartment was killed
-  // (or timed out) while the thread waited, it unwinds from here to its
-  // entry gate. (The test first keeps the common path free of the call.)
-  if (core->kill_kind.load(std::memory_order_relaxed) != 0) [[unlikely]] UnwindIfKilled(core);
-  // Not killed, so neither kAcquireKilled nor RF_ETIMEDOUT (the kill word
-  // stays set while the thread is inside).
+  // while the thread waited, or the wait reached the call's deadline
+  // (RF_ETIMEDOUT: the deadline has passed), it unwinds from here to its
+  // entry gate, so a module never sees either. (The test first keeps the
+  // common path free of the call.)
+  if (result == RF_ETIMEDOUT || core->kill_kind.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    UnwindIfKilled(core);
+  }
   return static_cast<uint32_t>(result);
 }
 
