@@ -44,11 +44,14 @@ int32_t HandleTable::SlotOf(int32_t handle) const {
   return static_cast<int32_t>(index);
 }
 
-HandleObject* HandleTable::Get(int32_t handle, HandleObject::Kind kind) const {
+HandleObject* HandleTable::Get(int32_t handle) const {
   int32_t index = SlotOf(handle);
-  if (index < 0) return nullptr;
-  HandleObject* object = slots_[static_cast<size_t>(index)].object.get();
-  return object->handle_kind() == kind ? object : nullptr;
+  return index < 0 ? nullptr : slots_[static_cast<size_t>(index)].object.get();
+}
+
+HandleObject* HandleTable::Get(int32_t handle, HandleObject::Kind kind) const {
+  HandleObject* object = Get(handle);
+  return object != nullptr && object->handle_kind() == kind ? object : nullptr;
 }
 
 int32_t HandleTable::Close(int32_t handle) {

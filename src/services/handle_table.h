@@ -27,8 +27,9 @@ class HandleTable {
 
   // A new handle (> 0) for `object`, or RF_ETOOMANY.
   int32_t Open(std::shared_ptr<HandleObject> object);
-  // The object behind an open handle of the given kind, or null (forged,
-  // stale, closed, or another kind).
+  // The object behind an open handle, or null (forged, stale, closed).
+  HandleObject* Get(int32_t handle) const;
+  // The same, null also for an object of another kind.
   HandleObject* Get(int32_t handle, HandleObject::Kind kind) const;
   // RF_OK, or RF_EBADHANDLE if `handle` is not open.
   int32_t Close(int32_t handle);

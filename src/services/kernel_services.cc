@@ -74,10 +74,8 @@ uint32_t ServiceSleepNs(rf_import_context* core, uint64_t ns) {
 
 uint32_t ServiceHandleClose(rf_import_context* core, uint32_t handle) {
   auto value = static_cast<int32_t>(handle);
-  for (HandleObject::Kind kind : {HandleObject::Kind::kLock, HandleObject::Kind::kRegion}) {
-    HandleObject* object = core->handles.Get(value, kind);
-    if (object != nullptr && object->BusyFor(core->owner_id)) return Code(RF_EBUSY);
-  }
+  HandleObject* object = core->handles.Get(value);
+  if (object != nullptr && object->BusyFor(core->owner_id)) return Code(RF_EBUSY);
   return Code(core->handles.Close(value));
 }
 
