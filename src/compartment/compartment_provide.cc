@@ -1,21 +1,28 @@
-// Compartment::Provide: host locks a module opens by name (rf_lock_open).
+// Compartment::Provide: host locks a module opens by name (rf_lock_open),
+// and the name rules shared with MapRegion.
 #include "ringfence/compartment.h"
 #include "ringfence/lock.h"
 #include "src/compartment/compartment_core.h"
 
 namespace ringfence {
 
-Status Compartment::Provide(std::string name, std::shared_ptr<Lock> lock) {
+Status Compartment::CheckNewName(const std::string& name) const {
   if (name.empty()) {
-    return Status(StatusCode::kInvalidArgument, "Provide: the lock name is empty");
-  }
-  if (lock == nullptr) {
-    return Status(StatusCode::kInvalidArgument, "Provide: no lock given for '" + name + "'");
+    return Status(StatusCode::kInvalidArgument,
+                  "an object provided to module " + module_->name() + " needs a non-empty name");
   }
   if (core_->provided.contains(name)) {
     return Status(StatusCode::kInvalidArgument,
-                  "Provide: module '" + module_->name() + "' is already provided an object named '" +
-                      name + "'");
+                  "the name '" + name + "' is already provided to module " + module_->name() +
+                      ": names must be unique among its regions and locks");
+  }
+  return Status::Ok();
+}
+
+Status Compartment::Provide(std::string name, std::shared_ptr<Lock> lock) {
+  RF_RETURN_IF_ERROR(CheckNewName(name));
+  if (lock == nullptr) {
+    return Status(StatusCode::kInvalidArgument, "Provide: no lock given for '" + name + "'");
   }
   core_->provided.emplace(std::move(name), std::move(lock));
   return Status::Ok();

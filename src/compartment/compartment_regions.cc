@@ -31,12 +31,7 @@ Status Invalid(std::string message) {
 }  // namespace
 
 Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, uint64_t offset) {
-  if (name.empty()) return Invalid("a region needs a non-empty name");
-  if (core_->provided.contains(name)) {
-    return Invalid(fmt::format("the name '{}' is already provided to module {}: names must be "
-                               "unique among its regions and locks",
-                               name, module_->name()));
-  }
+  RF_RETURN_IF_ERROR(CheckNewName(name));
   if (region == nullptr) return Invalid(fmt::format("no region given for '{}'", name));
   if (offset % Region::kGranuleBytes != 0) {
     return Invalid(fmt::format("region '{}': offset {:#x} is not a multiple of 64 KiB", name,
