@@ -67,11 +67,9 @@ WaitOutcome FutexWaitEither(const std::atomic<uint32_t>& word, uint32_t expected
   if (rc < 0 && errno == ENOSYS) {
     if (other.load() != other_expected) return WaitOutcome::kWoken;
     uint64_t slice = MonotonicNs() + kPollSliceNs;
-    return FutexWait(word, expected, deadline_ns != 0 ? std::min(deadline_ns, slice) : slice) ==
-                       WaitOutcome::kTimedOut &&
-                   deadline_ns != 0 && MonotonicNs() >= deadline_ns
-               ? WaitOutcome::kTimedOut
-               : WaitOutcome::kWoken;
+    FutexWait(word, expected, deadline_ns != 0 ? std::min(deadline_ns, slice) : slice);
+    return deadline_ns != 0 && MonotonicNs() >= deadline_ns ? WaitOutcome::kTimedOut
+                                                            : WaitOutcome::kWoken;
   }
   return Outcome(rc, deadline_ns);
 }
