@@ -180,6 +180,21 @@ TEST_F(ThreadsTest, FourThreadsMixGoodCallsAndTrapsOnTheirOwnCompartments) {
   }
 }
 
+// Starts `threads` threads, each calling `name` (() -> i32) `calls` times
+// on `compartment` and counting the calls that did not return a value.
+std::vector<std::thread> StartCallers(Compartment& compartment, const char* name, int threads,
+                                      int calls, std::atomic<int>& failures) {
+  std::vector<std::thread> started;
+  for (int t = 0; t < threads; ++t) {
+    started.emplace_back([&compartment, name, calls, &failures] {
+      for (int i = 0; i < calls; ++i) {
+        if (!compartment.Call<int32_t()>(name).ok()) ++failures;
+      }
+    });
+  }
+  return started;
+}
+
 // One compartment, many threads: calls are serialised (a racing increment
 // in module memory would lose counts), a waiting thread takes the claim over
 // when the one inside leaves, and every call is served.
@@ -188,14 +203,7 @@ TEST_F(ThreadsTest, ThreadsSharingOneCompartmentAreSerialised) {
   constexpr int kCalls = 3'000;
   auto compartment = testing::CreateOrDie(LoadOrDie(ExampleModulePath("misbehave")));
   std::atomic<int> failures = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kCalls; ++i) {
-        if (!compartment->Call<int32_t()>("calls").ok()) ++failures;
-      }
-    });
-  }
+  std::vector<std::thread> threads = StartCallers(*compartment, "calls", kThreads, kCalls, failures);
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(compartment->Call<int32_t()>("calls").value(), kThreads * kCalls + 1);
@@ -210,14 +218,7 @@ TEST_F(ThreadsTest, TrapsOnASharedCompartmentAreContained) {
   constexpr int kTraps = 100;
   auto compartment = testing::CreateOrDie(LoadOrDie(ExampleModulePath("misbehave")));
   std::atomic<int> failures = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kCalls; ++i) {
-        if (!compartment->Call<int32_t()>("alive").ok()) ++failures;
-      }
-    });
-  }
+  std::vector<std::thread> threads = StartCallers(*compartment, "alive", kThreads, kCalls, failures);
   int traps = 0;
   for (int i = 0; i < kTraps; ++i) {
     Result<int32_t> result = compartment->Call<int32_t()>("divide_by_zero");
