@@ -248,7 +248,7 @@ TEST(ModuleDescriptorTest, NoMemoryRoundTripsAsNull) {
 TEST(ModuleDescriptorTest, FieldsUseTheDocumentedNames) {
   std::string json = FullDescriptor().ToJson();
   for (const char* field : {"\"format\":\"ringfence-module\"", "\"name\":\"sample\"",
-                            "\"abi_version\":2", "\"function_count\":4000000000",
+                            "\"abi_version\":3", "\"function_count\":4000000000",
                             "\"params\":[\"i32\",\"i64\",\"f32\",\"f64\"]",
                             "\"results\":[\"f64\"]", "\"initial_pages\":17",
                             "\"max_pages\":65536", "\"module\":\"ringfence\""}) {
@@ -272,9 +272,9 @@ TEST(ModuleDescriptorTest, FromJsonRefusesBadDocuments) {
       "[]",
       "{}",
       with("\"ringfence-module\"", "\"other\""),
-      with("\"abi_version\":2", "\"abi_version\":-1"),
-      with("\"abi_version\":2", "\"abi_version\":1.5"),
-      with("\"abi_version\":2", "\"abi_version\":4294967296"),
+      with("\"abi_version\":3", "\"abi_version\":-1"),
+      with("\"abi_version\":3", "\"abi_version\":1.5"),
+      with("\"abi_version\":3", "\"abi_version\":4294967296"),
       with("\"function_count\":4000000000", "\"function_count\":\"many\""),
       with("\"results\":[\"f64\"]", "\"results\":[\"f64\",\"f64\"]"),
       with("\"params\":[\"i32\",\"i64\",\"f32\",\"f64\"]", "\"params\":[\"i32\",\"v128\"]"),

@@ -2,7 +2,7 @@
  *
  * Every module file carries a shared object built from wasm2c output plus the
  * module-side runtime (module_shim.c) and a generated glue file. The host
- * dlopen()s it and calls ringfence_module_v2(), handing over the host's
+ * dlopen()s it and calls ringfence_module_v3(), handing over the host's
  * function table and receiving the module's. Nothing else crosses: the shared
  * object has no undefined references to the host, only to libc and libm.
  *
@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define RF_MODULE_ABI_VERSION 2u
+#define RF_MODULE_ABI_VERSION 3u
 
 /* Trap kinds raised by module code. Values 1..8 are wabt's wasm_rt_trap_t;
  * the rest are ringfence's own. */
@@ -41,7 +41,11 @@ enum {
   RF_TRAP_MEMORY_LIMIT = 65, /* instantiation needs more than the limit */
   RF_TRAP_TIMEOUT = 66,      /* the call's deadline passed (watchdog) */
   RF_TRAP_KILLED = 67,       /* the host killed the compartment */
+  RF_TRAP_INJECTED = 68,     /* a fault injected on purpose (testing) */
 };
+
+/* Most module code addresses a trap's backtrace records. */
+#define RF_BACKTRACE_MAX 32
 
 /* A recovery point. Lives in the frame of whatever armed it: a module-side
  * gate trampoline, or the host's inline call path. A trap jumps back to it
@@ -76,6 +80,9 @@ typedef struct rf_thread {
   int32_t exit_code;        /* for RF_TRAP_EXIT */
   uintptr_t trap_pc;        /* code address that trapped, 0 if unknown */
   uint64_t fault_address;   /* host address of a memory fault, 0 if none */
+  /* Return addresses in module code at the trap, innermost first. */
+  uint32_t backtrace_depth;
+  uintptr_t backtrace[RF_BACKTRACE_MAX];
 } rf_thread;
 
 /* An import context: what the wasm2c code passes as the `instance` of the
@@ -221,7 +228,7 @@ static inline uint64_t rf_f64_to_slot(double value) {
 /* The one symbol a module's shared object exports. Returns NULL if the host's
  * ABI version is not the module's. */
 typedef const rf_module_abi* (*rf_module_entry_fn)(const rf_host_api* host);
-#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v2"
+#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v3"
 
 #ifdef __cplusplus
 }
