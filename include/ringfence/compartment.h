@@ -61,6 +61,11 @@ struct CompartmentOptions {
   // timeout; a thread blocked in a host service is woken and unwound the
   // same way. Calls the module makes to linked modules share the deadline.
   std::chrono::nanoseconds call_timeout{0};
+  // Whether a dead compartment makes a fresh instance for its next call.
+  // A supervisor turns this off: it restarts the compartment itself
+  // (Restart(), then replays its journal) and, until it has, calls fail with
+  // kUnavailable without running.
+  bool restart_on_demand = true;
 };
 
 class Compartment;
@@ -68,6 +73,15 @@ class Lock;
 class Region;
 namespace internal {
 struct WatchdogEntry;
+
+// Where a linked import's calls go: a compartment (Compartment::Link) or
+// something that routes them on, such as a supervisor. `call` has
+// CallSlots' contract.
+struct LinkTarget {
+  Compartment* compartment;  // whose exports are linked (names, signatures)
+  void* object;              // passed to `call`
+  Result<uint64_t> (*call)(void* object, uint32_t export_index, const uint64_t* args);
+};
 }
 
 namespace internal {
@@ -212,6 +226,10 @@ class Compartment {
   // Links every import from `import_module` to `target`'s export of the same
   // name. Same errors.
   Status LinkModule(std::string_view import_module, Compartment& target);
+  // Internal: Link and LinkModule with calls routed through `target`.
+  Status LinkTo(std::string_view import_module, std::string_view import_name,
+                const internal::LinkTarget& target, std::string_view export_name);
+  Status LinkModuleTo(std::string_view import_module, const internal::LinkTarget& target);
 
   State state() const { return live_instance_ != nullptr ? State::kReady : State::kDead; }
   const Module& module() const { return *module_; }
@@ -231,8 +249,15 @@ class Compartment {
   // Internal: the live instance's memory, or null.
   const wasm_rt_memory_t* memory() const;
   // Internal: calls export `index` with arguments and result as 64-bit slots
-  // (the full path: waits for other threads, deadlines, watchdog).
-  Result<uint64_t> CallSlots(uint32_t index, const uint64_t* args);
+  // (the full path: waits for other threads, deadlines, watchdog). With
+  // `expected_instance` (not 0) the call runs only on that instance
+  // (instance_serial()); on another one it fails with kUnavailable, unrun.
+  Result<uint64_t> CallSlots(uint32_t index, const uint64_t* args, uint64_t expected_instance = 0);
+  // Internal: numbers the instances, from 1; 0 while there is none. Stable
+  // while a thread is inside.
+  uint64_t instance_serial() const { return live_instance_ != nullptr ? instance_serial_ : 0; }
+  // Internal: the calling thread has a frame open in this compartment.
+  bool InsideOnThisThread() const;
   // Internal: kill with a given trap kind (RF_TRAP_KILLED, RF_TRAP_TIMEOUT).
   // True if another thread is inside and was sent the preemption signal.
   bool KillWith(uint32_t trap_kind);
@@ -326,6 +351,7 @@ class Compartment {
   void* live_instance_ = nullptr;
   bool ever_instantiated_ = false;
   uint64_t restart_count_ = 0;
+  uint64_t instance_serial_ = 0;
   std::optional<Trap> last_trap_;
 };
 

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ringfence/call_class.h"
 #include "ringfence/status.h"
 #include "ringfence/value.h"
 
@@ -79,6 +80,8 @@ class Module {
   const std::string& name() const { return descriptor_.name; }
   // Index into descriptor().exports, or nullopt.
   std::optional<uint32_t> FindExport(std::string_view name) const;
+  // The call class the module declares for export `index` (call_class.h).
+  const ExportCallClass& call_class(uint32_t index) const { return call_classes_[index]; }
 
   // Internal: used by compartments and the fault handler.
   const rf_module_abi& abi() const { return *abi_; }
@@ -91,6 +94,7 @@ class Module {
   Module() = default;
 
   ModuleDescriptor descriptor_;
+  std::vector<ExportCallClass> call_classes_;  // per export
   void* library_ = nullptr;  // dlopen handle
   int code_fd_ = -1;         // memfd holding the native code while loaded
   const rf_module_abi* abi_ = nullptr;

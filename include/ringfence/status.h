@@ -33,6 +33,8 @@ enum class StatusCode {
   kUnavailable,        // the compartment cannot serve now (e.g. being unwound)
   kFailedPrecondition, // the object is not in a state that allows this
                        // (e.g. a lock made unrecoverable, released by a non-owner)
+  kRestarted,          // the module died during the call and was restarted;
+                       // the call was not retried (not declared safe to repeat)
   kInternal,           // a ringfence bug
 };
 

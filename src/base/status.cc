@@ -19,6 +19,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kDeadlineExceeded: return "deadline-exceeded";
     case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kFailedPrecondition: return "failed-precondition";
+    case StatusCode::kRestarted: return "restarted";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";

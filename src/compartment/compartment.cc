@@ -142,6 +142,7 @@ Status Compartment::Instantiate() {
   }
   if (ever_instantiated_) ++restart_count_;
   ever_instantiated_ = true;
+  ++instance_serial_;
   live_instance_ = instance_;
   return Status::Ok();
 }
@@ -208,6 +209,11 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
                               "entered it is being unwound",
                               module_->name()));
   }
+  if (live_instance_ == nullptr && !options_.restart_on_demand) {
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("module {} is dead and waits for its supervisor to restart it",
+                              module_->name()));
+  }
   if (live_instance_ == nullptr) {
     Status started = StartInstance(lock);
     if (!started.ok()) {
@@ -232,7 +238,8 @@ void Compartment::Leave(uint32_t outer_depth) {
   if (depth_.load(std::memory_order_relaxed) == 0) SettlePendingKill();
 }
 
-Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
+Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
+                                        uint64_t expected_instance) {
   internal::ThreadGate& gate = *internal::CurrentThreadGate();
   rf_thread* thread = &gate.thread;
 #if defined(__clang__)
@@ -248,6 +255,16 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args) {
   // CallDynamic from the thread holding the claim too.
   bool fast = deadline_ns == 0 && TryEnterFast(gate.claim_token, &outer_depth);
   if (!fast) RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
+  if (expected_instance != 0 && expected_instance != instance_serial_) {
+    if (fast) {
+      LeaveFast(outer_depth, gate.claim_token);
+    } else {
+      Leave(outer_depth);
+    }
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("module {} was restarted before the call could enter",
+                              module_->name()));
+  }
   internal::WatchdogEntry watch;
   if (deadline_ns != 0) {
     watch.deadline_ns = deadline_ns;
@@ -376,6 +393,14 @@ Trap Compartment::TakeTrap(uint32_t export_index, uint32_t outer_depth) {
   depth_.store(outer_depth, std::memory_order_release);
   if (outer_depth == 0 && waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
   return trap;
+}
+
+bool Compartment::InsideOnThisThread() const {
+  for (const rf_frame* frame = internal::t_thread_gate.thread.top; frame != nullptr;
+       frame = frame->prev) {
+    if (internal::CoreOfInstance(rf_frame_instance(frame))->compartment == this) return true;
+  }
+  return false;
 }
 
 bool Compartment::IdleFor(const void* thread) const {

@@ -18,6 +18,7 @@
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
+#include "ringfence/result.h"
 #include "src/services/handle_table.h"
 #include "src/wasm/window_reservation.h"
 
@@ -28,7 +29,8 @@ class Compartment;
 namespace ringfence::internal {
 // Where a linked import (one from another module) goes.
 struct LinkedImport {
-  Compartment* target = nullptr;  // null: not linked
+  void* object = nullptr;  // null: not linked
+  Result<uint64_t> (*call)(void* object, uint32_t export_index, const uint64_t* args) = nullptr;
   uint32_t export_index = 0;
 };
 }  // namespace ringfence::internal

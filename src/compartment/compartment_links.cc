@@ -9,8 +9,27 @@
 
 namespace ringfence {
 
+namespace {
+
+Result<uint64_t> CallCompartment(void* compartment, uint32_t export_index, const uint64_t* args) {
+  return static_cast<Compartment*>(compartment)->CallSlots(export_index, args);
+}
+
+internal::LinkTarget Direct(Compartment& target) { return {&target, &target, CallCompartment}; }
+
+}  // namespace
+
 Status Compartment::Link(std::string_view import_module, std::string_view import_name,
                          Compartment& target, std::string_view export_name) {
+  return LinkTo(import_module, import_name, Direct(target), export_name);
+}
+
+Status Compartment::LinkModule(std::string_view import_module, Compartment& target) {
+  return LinkModuleTo(import_module, Direct(target));
+}
+
+Status Compartment::LinkTo(std::string_view import_module, std::string_view import_name,
+                           const internal::LinkTarget& target, std::string_view export_name) {
   const std::vector<ImportInfo>& imports = module_->descriptor().imports;
   auto import = std::find_if(imports.begin(), imports.end(), [&](const ImportInfo& info) {
     return info.module == import_module && info.name == import_name;
@@ -22,7 +41,7 @@ Status Compartment::Link(std::string_view import_module, std::string_view import
                   fmt::format("module {} has no linkable import {}.{}", module_->name(),
                               import_module, import_name));
   }
-  StatusOr<uint32_t> export_index = target.CheckExport(export_name, import->signature);
+  StatusOr<uint32_t> export_index = target.compartment->CheckExport(export_name, import->signature);
   if (!export_index.ok()) {
     return Status(export_index.status().code(),
                   fmt::format("cannot link {}'s import {}.{} {}: {}", module_->name(), import_module,
@@ -33,15 +52,17 @@ Status Compartment::Link(std::string_view import_module, std::string_view import
     return Status(StatusCode::kUnavailable,
                   fmt::format("cannot link module {} while a thread is inside it", module_->name()));
   }
-  core_->links[static_cast<size_t>(import - imports.begin())] = {&target, *export_index};
+  core_->links[static_cast<size_t>(import - imports.begin())] = {target.object, target.call,
+                                                                   *export_index};
   return Status::Ok();
 }
 
-Status Compartment::LinkModule(std::string_view import_module, Compartment& target) {
+Status Compartment::LinkModuleTo(std::string_view import_module,
+                                 const internal::LinkTarget& target) {
   bool any = false;
   for (const ImportInfo& import : module_->descriptor().imports) {
     if (import.module != import_module) continue;
-    RF_RETURN_IF_ERROR(Link(import.module, import.name, target, import.name));
+    RF_RETURN_IF_ERROR(LinkTo(import.module, import.name, target, import.name));
     any = true;
   }
   if (!any) {

@@ -15,6 +15,7 @@
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
+#include "src/module/call_classes.h"
 #include "src/module/module_file_format.h"
 #include "src/services/host_imports.h"
 #include "src/wasm/host_api.h"
@@ -158,6 +159,10 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
 
   std::shared_ptr<Module> module(new Module());
   module->descriptor_ = std::move(descriptor).value();
+  StatusOr<std::vector<ExportCallClass>> classes =
+      internal::ParseCallClasses(module->descriptor_, origin);
+  if (!classes.ok()) return classes.status();
+  module->call_classes_ = std::move(classes).value();
   StatusOr<void*> library = OpenLibrary(parts->code, module->descriptor_.name, origin, &module->code_fd_);
   if (!library.ok()) return library.status();
   module->library_ = *library;

@@ -30,11 +30,11 @@ void Sleep(rf_import_context* core, uint64_t ns) {
 
 uint32_t CallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
                     uint64_t* result) {
-  if (import_index >= core->links.size() || core->links[import_index].target == nullptr) {
+  if (import_index >= core->links.size() || core->links[import_index].object == nullptr) {
     return RF_CALL_NOT_LINKED;
   }
   const LinkedImport& link = core->links[import_index];
-  Result<uint64_t> outcome = link.target->CallSlots(link.export_index, args);
+  Result<uint64_t> outcome = link.call(link.object, link.export_index, args);
   if (outcome.ok()) {
     *result = outcome.value();
     return RF_CALL_OK;

@@ -39,11 +39,39 @@
  * (Compartment::Link). See rf_call_status for what a failed call returns. */
 #define RF_IMPORT(module, name) \
   __attribute__((import_module(#module), import_name(#name)))
+/* Declares a marker export that tells the host how `name` may be repeated. */
+#define RF_CALL_CLASS_(name, text)                                          \
+  RF_EXTERN_C __attribute__((export_name("ringfence.call_class:" #name ":" \
+                                         text), visibility("default"))) void \
+      rf_call_class_##name(void) {}
 #else
 #define RF_EXPORT(name) RF_EXTERN_C __attribute__((visibility("default")))
 #define RF_HOST_SERVICE(name)
 #define RF_IMPORT(module, name)
+#define RF_CALL_CLASS_(name, text)
 #endif
+
+/* Call classes: what a supervisor may do with a call to export `name` when
+ * the module dies (see docs/supervision.md). Write one at file scope, after
+ * the export; an export without one is "neither": if the module dies during
+ * such a call, the caller gets a `restarted` error and the call never runs
+ * twice.
+ *
+ * RF_IDEMPOTENT(name): running the call again gives the same result and
+ * effect (a read, a pure computation). Retried on the fresh instance.
+ *
+ * RF_STATE_SETTING(name): the call establishes state the module needs later
+ * (configuration, a mode). Successful calls are journaled and replayed, in
+ * order, into every fresh instance before it serves anything; the last call
+ * replaces earlier ones. A call in flight when the module dies is retried.
+ *
+ * RF_STATE_SETTING_KEYED(name, param): the same, but the last call for each
+ * value of parameter `param` (0-based, an integer) replaces earlier ones.
+ * Journaled calls are replayed with the same arguments: pass state by value
+ * (pointers into the old instance's memory mean nothing to the new one). */
+#define RF_IDEMPOTENT(name) RF_CALL_CLASS_(name, "idempotent")
+#define RF_STATE_SETTING(name) RF_CALL_CLASS_(name, "state")
+#define RF_STATE_SETTING_KEYED(name, param) RF_CALL_CLASS_(name, "state:key=" #param)
 
 #ifdef __cplusplus
 extern "C" {

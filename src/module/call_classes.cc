@@ -1,0 +1,71 @@
+#include "src/module/call_classes.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace ringfence {
+
+std::string_view CallClassName(CallClass call_class) {
+  switch (call_class) {
+    case CallClass::kNeither: return "neither";
+    case CallClass::kIdempotent: return "idempotent";
+    case CallClass::kStateSetting: return "state-setting";
+  }
+  return "neither";
+}
+
+namespace internal {
+namespace {
+
+bool IsInteger(ValueType type) { return type == ValueType::kI32 || type == ValueType::kI64; }
+
+}  // namespace
+
+StatusOr<std::vector<ExportCallClass>> ParseCallClasses(const ModuleDescriptor& descriptor,
+                                                        std::string_view origin) {
+  const std::vector<ExportInfo>& exports = descriptor.exports;
+  std::vector<ExportCallClass> classes(exports.size());
+  std::vector<bool> declared(exports.size(), false);
+  for (const ExportInfo& marker : exports) {
+    std::string_view name = marker.name;
+    if (!name.starts_with(kCallClassMarkerPrefix)) continue;
+    auto bad = [&](std::string_view why) {
+      return Status(StatusCode::kNotAModule,
+                    fmt::format("{}: bad call-class declaration '{}': {}", origin, name, why));
+    };
+    std::string_view rest = name.substr(kCallClassMarkerPrefix.size());
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return bad("expected <export>:<class>");
+    std::string_view export_name = rest.substr(0, colon);
+    std::string_view text = rest.substr(colon + 1);
+    size_t index = 0;
+    while (index < exports.size() && exports[index].name != export_name) ++index;
+    if (index == exports.size()) return bad("the module has no such export");
+    if (declared[index]) return bad("the export already has a call class");
+    declared[index] = true;
+    ExportCallClass& entry = classes[index];
+    if (text == "idempotent") {
+      entry.call_class = CallClass::kIdempotent;
+    } else if (text == "state") {
+      entry.call_class = CallClass::kStateSetting;
+    } else if (text.starts_with("state:key=")) {
+      std::string_view digits = text.substr(10);
+      uint32_t param = 0;
+      auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), param);
+      const std::vector<ValueType>& params = exports[index].signature.params;
+      if (error != std::errc() || end != digits.data() + digits.size() || param >= params.size() ||
+          !IsInteger(params[param])) {
+        return bad("the key must name an integer parameter of the export");
+      }
+      entry.call_class = CallClass::kStateSetting;
+      entry.key_param = param;
+    } else {
+      return bad("unknown class (expected idempotent, state or state:key=<param>)");
+    }
+  }
+  return classes;
+}
+
+}  // namespace internal
+}  // namespace ringfence
