@@ -12,6 +12,8 @@
 static int32_t g_mode;
 static int32_t g_entries[16];
 static int32_t g_replays_seen;
+/* A digest of the state-setting calls in the order this instance ran them. */
+static int32_t g_trace;
 
 static volatile int32_t* ledger(void) {
   static volatile int32_t* words;
@@ -30,6 +32,7 @@ RF_EXPORT(configure) int32_t configure(int32_t mode) {
   if (mode == 666 && ledger()[0] != 0) __builtin_trap();
   g_mode = mode;
   ++g_replays_seen;
+  g_trace = g_trace * 31 + 1000 + mode;
   return 0;
 }
 RF_STATE_SETTING(configure)
@@ -40,9 +43,12 @@ RF_IDEMPOTENT(mode)
 /* How many configure/set_entry calls this instance has run. */
 RF_EXPORT(state_calls) int32_t state_calls(void) { return g_replays_seen; }
 
+RF_EXPORT(trace) int32_t trace(void) { return g_trace; }
+
 RF_EXPORT(set_entry) int32_t set_entry(int32_t key, int32_t value) {
   g_entries[key & 15] = value;
   ++g_replays_seen;
+  g_trace = g_trace * 31 + key * 100 + value;
   return 0;
 }
 RF_STATE_SETTING_KEYED(set_entry, 0)
