@@ -50,6 +50,9 @@
 
 namespace ringfence {
 
+class FaultInjector;  // fault_injection.h
+enum class FaultAction;
+
 struct CompartmentOptions {
   // Most memory the module may have; memory.grow past it fails (returns -1,
   // so malloc returns NULL), and a module whose initial memory is larger
@@ -66,6 +69,11 @@ struct CompartmentOptions {
   // (Restart(), then replays its journal) and, until it has, calls fail with
   // kUnavailable without running.
   bool restart_on_demand = true;
+  // Injects faults into calls and at the module's fault points (null: none;
+  // see fault_injection.h). Shared: one injector may serve many
+  // compartments. A compartment with an injector never takes the fast path:
+  // every call asks the injector first.
+  std::shared_ptr<FaultInjector> fault_injector;
 };
 
 class Compartment;
@@ -325,6 +333,10 @@ class Compartment {
   // instance and leaves the frame entered at `outer_depth`.
   [[gnu::noinline, gnu::cold]] Trap TakeTrap(uint32_t export_index, uint32_t outer_depth);
   Trap MakeTrap(uint32_t export_index);
+  // Asks the fault injector about a call to export `index` and carries out
+  // a hang or slow (a kill or deadline meanwhile leaves its kind pending in
+  // the thread's trap_kind). Returns the action decided.
+  [[gnu::noinline, gnu::cold]] FaultAction InjectAtCrossing(uint32_t index);
 
   // Execution ownership (see "Threads" above). fast_owner_ is the thread
   // that may enter without the mutex: set only while the instance is live,

@@ -7,6 +7,7 @@
 #ifndef RINGFENCE_TRAP_H_
 #define RINGFENCE_TRAP_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,7 +28,12 @@ enum class TrapKind {
   kMemoryLimit,           // instance needs more memory than allowed
   kTimeout,               // the call's deadline passed (watchdog preemption)
   kKilled,                // the host killed the compartment (Compartment::Kill)
+  kInjected,              // a fault injected on purpose (fault_injection.h)
 };
+
+// Number of TrapKind values (they run from 0 to kTrapKindCount - 1): for
+// tables indexed by kind.
+inline constexpr size_t kTrapKindCount = static_cast<size_t>(TrapKind::kInjected) + 1;
 
 // Stable lower-case name, e.g. "out-of-bounds", "divide-by-zero".
 std::string_view TrapKindName(TrapKind kind);

@@ -18,6 +18,7 @@ std::string_view TrapKindName(TrapKind kind) {
     case TrapKind::kMemoryLimit: return "memory-limit";
     case TrapKind::kTimeout: return "timeout";
     case TrapKind::kKilled: return "killed";
+    case TrapKind::kInjected: return "injected";
   }
   return "unknown";
 }

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "ringfence/fault_injection.h"
 #include "ringfence/module.h"
 #include "src/compartment/compartment_core.h"
 #include "src/gate/fault_handler.h"
@@ -33,6 +34,7 @@ TrapKind TrapKindOf(uint32_t code) {
     case RF_TRAP_MEMORY_LIMIT: return TrapKind::kMemoryLimit;
     case RF_TRAP_TIMEOUT: return TrapKind::kTimeout;
     case RF_TRAP_KILLED: return TrapKind::kKilled;
+    case RF_TRAP_INJECTED: return TrapKind::kInjected;
   }
   return TrapKind::kUnreachable;
 }
@@ -91,6 +93,7 @@ StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const
   auto* core = new (::operator new(bytes, kCoreAlignment)) rf_import_context();
   core->module = module.get();
   core->owner_id = NextOwnerId();
+  core->fault_injector = options.fault_injector.get();
   core->links.resize(module->descriptor().imports.size());
   uint64_t limit_pages = options.memory_limit_bytes / internal::WindowReservation::kPageBytes;
   // wasm2c keeps a memory's size in 32 bits, so a full 4 GiB (65536 pages)
@@ -223,8 +226,9 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
   }
   depth_.store(depth + 1, std::memory_order_relaxed);
   *outer_depth = depth;
+  // The fast path skips CallSlots, where faults are injected.
   if (waiters_ == 0 && options_.call_timeout.count() == 0 && gate.deadline_ns == 0 &&
-      internal::ProcessFenceAvailable()) {
+      options_.fault_injector == nullptr && internal::ProcessFenceAvailable()) {
     fast_owner_.store(&gate, std::memory_order_relaxed);
   }
   return Status::Ok();
@@ -278,7 +282,21 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
   uint64_t saved_deadline = gate.deadline_ns;
   gate.deadline_ns = deadline_ns;
   uint64_t result = 0;
-  module_->abi().exports[index].call(thread, live_instance_, args, &result);
+  FaultAction fault = FaultAction::kNone;
+  if (core_->fault_injector != nullptr) [[unlikely]] fault = InjectAtCrossing(index);
+  if (thread->trap_kind == RF_TRAP_NONE) {
+    module_->abi().exports[index].call(thread, live_instance_, args, &result);
+    // An injected trap: the export ran (its side effects stay), the reply
+    // is lost with the instance. If the export trapped by itself, that trap
+    // stands and the injected one never happened.
+    if (fault == FaultAction::kTrap) [[unlikely]] {
+      if (thread->trap_kind == RF_TRAP_NONE) {
+        thread->trap_kind = RF_TRAP_INJECTED;
+      } else {
+        core_->fault_injector->Withdraw(FaultAction::kTrap);
+      }
+    }
+  }
   gate.deadline_ns = saved_deadline;
   if (deadline_ns != 0) internal::DisarmWatchdog(&watch);
   if (thread->trap_kind != RF_TRAP_NONE) return TakeTrap(index, outer_depth);
@@ -288,6 +306,28 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
     Leave(outer_depth);
   }
   return result;
+}
+
+FaultAction Compartment::InjectAtCrossing(uint32_t index) {
+  FaultDecision decision = core_->fault_injector->AtCrossing(
+      module_->name(), module_->descriptor().exports[index].name);
+  uint64_t wait_ns = 0;
+  switch (decision.action) {
+    case FaultAction::kNone:
+    case FaultAction::kTrap: return decision.action;
+    case FaultAction::kHang: wait_ns = UINT64_MAX; break;
+    case FaultAction::kSlow: wait_ns = static_cast<uint64_t>(std::max<int64_t>(decision.delay.count(), 0)); break;
+  }
+  // Waits inside the frame (other threads wait for it, a kill or the
+  // watchdog ends it) the way rf_sleep_ns does; if a kill or the deadline
+  // ended it, the call ends as that trap without running the export.
+  uint32_t ended_by = internal::WaitInside(core_, wait_ns);
+  if (ended_by != RF_TRAP_NONE) {
+    rf_thread& thread = internal::t_thread_gate.thread;
+    thread.trap_kind = ended_by;
+    thread.trap_pc = 0;
+  }
+  return decision.action;
 }
 
 void Compartment::Kill() {

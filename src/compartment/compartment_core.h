@@ -24,6 +24,7 @@
 
 namespace ringfence {
 class Compartment;
+class FaultInjector;
 }
 
 namespace ringfence::internal {
@@ -61,6 +62,9 @@ struct rf_import_context {
   std::vector<ringfence::internal::LinkedImport> links;
   // RF_CALL_* outcome of the module's latest linked call.
   uint32_t last_call_status = 0;
+  // CompartmentOptions::fault_injector (the compartment keeps it alive), or
+  // null.
+  ringfence::FaultInjector* fault_injector = nullptr;
 
   // RF_TRAP_NONE, or the trap kind the thread inside must unwind with: set
   // by a kill, a watchdog timeout, or a trap in a deeper frame of this same
@@ -93,6 +97,12 @@ inline uint8_t* WindowRange(const rf_import_context* core, uint64_t offset, uint
 // where it entered (no more module code runs; the call's trap is the kill's
 // kind, or timeout). The caller must hold nothing that needs destruction.
 void UnwindIfKilled(rf_import_context* core);
+
+// Waits, inside `core`'s frame, until `ns` nanoseconds passed (UINT64_MAX:
+// no limit), the thread's deadline (t_thread_gate.deadline_ns) or a kill of
+// `core`. Returns the trap kind that ended it early (the kill's kind, or
+// RF_TRAP_TIMEOUT), or RF_TRAP_NONE if the time ran out first.
+uint32_t WaitInside(rf_import_context* core, uint64_t ns);
 
 }  // namespace ringfence::internal
 

@@ -42,6 +42,7 @@ constexpr std::array kEntries = {
     Entry{"ringfence", "region_offset", "(i32) -> i32", ImportBinding::kHostCall, "region_offset", 0},
     Entry{"ringfence", "region_size", "(i32) -> i32", ImportBinding::kHostCall, "region_size", 0},
     Entry{"ringfence", "call_status", "() -> i32", ImportBinding::kHostCall, "call_status", 0},
+    Entry{"ringfence", "fault_point", "(i32, i32) -> i32", ImportBinding::kHostCall, "fault_point", 0},
 };
 
 // WASI errno values.

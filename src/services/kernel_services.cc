@@ -1,9 +1,11 @@
 // Kernel services every module can import: sleeping, closing handles,
 // opening host-provided objects by name, and calls to linked modules.
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 #include "ringfence/compartment.h"
+#include "ringfence/fault_injection.h"
 #include "ringfence/internal/thread_gate.h"
 #include "ringfence/module.h"
 #include "src/gate/futex.h"
@@ -16,17 +18,6 @@ namespace {
 constexpr uint32_t kMaxNameBytes = 256;
 
 uint32_t Code(int32_t code) { return static_cast<uint32_t>(code); }
-
-// Sleeps until `ns` passed, the call's deadline, or a kill.
-void Sleep(rf_import_context* core, uint64_t ns) {
-  uint64_t now = MonotonicNs();
-  uint64_t until = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
-  uint64_t deadline = t_thread_gate.deadline_ns;
-  if (deadline != 0) until = std::min(until, deadline);
-  while (core->kill_kind.load() == RF_TRAP_NONE && MonotonicNs() < until) {
-    FutexWait(core->kill_kind, RF_TRAP_NONE, until);
-  }
-}
 
 uint32_t CallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
                     uint64_t* result) {
@@ -45,6 +36,24 @@ uint32_t CallLinked(rf_import_context* core, uint32_t import_index, const uint64
 }
 
 }  // namespace
+
+uint32_t WaitInside(rf_import_context* core, uint64_t ns) {
+  uint64_t now = MonotonicNs();
+  uint64_t until = ns == UINT64_MAX || ns > UINT64_MAX - now ? 0 : now + ns;  // 0: no limit
+  bool until_deadline = false;
+  uint64_t deadline = t_thread_gate.deadline_ns;
+  if (deadline != 0 && (until == 0 || deadline <= until)) {
+    until = deadline;
+    until_deadline = true;
+  }
+  while (true) {
+    // A kill sets the word and then wakes it: no wake-up is lost.
+    uint32_t kind = core->kill_kind.load();
+    if (kind != RF_TRAP_NONE) return kind;
+    if (until != 0 && MonotonicNs() >= until) return until_deadline ? RF_TRAP_TIMEOUT : RF_TRAP_NONE;
+    FutexWait(core->kill_kind, RF_TRAP_NONE, until);
+  }
+}
 
 void UnwindIfKilled(rf_import_context* core) {
   uint32_t kind = core->kill_kind.load();
@@ -67,7 +76,7 @@ int32_t OpenProvided(rf_import_context* core, uint32_t name, uint32_t length,
 
 uint32_t ServiceSleepNs(rf_import_context* core, uint64_t ns) {
   if (static_cast<int64_t>(ns) < 0) return Code(RF_EINVAL);
-  Sleep(core, ns);
+  WaitInside(core, ns);
   UnwindIfKilled(core);
   return Code(RF_OK);
 }
@@ -80,6 +89,33 @@ uint32_t ServiceHandleClose(rf_import_context* core, uint32_t handle) {
 }
 
 uint32_t ServiceCallStatus(rf_import_context* core) { return core->last_call_status; }
+
+uint32_t ServiceFaultPoint(rf_import_context* core, uint32_t name, uint32_t length) {
+  if (length > kMaxNameBytes) return Code(RF_EINVAL);
+  const uint8_t* text = WindowRange(core, name, length);
+  if (text == nullptr) return Code(RF_EFAULT);
+  if (core->fault_injector == nullptr) return Code(RF_OK);
+  FaultDecision decision;
+  {
+    // Copied before use: another view of the window could change it. Gone
+    // before any trap below jumps over this frame.
+    std::string copy(reinterpret_cast<const char*>(text), length);
+    decision = core->fault_injector->AtPoint(core->module->name(), copy);
+  }
+  switch (decision.action) {
+    case FaultAction::kNone: break;
+    case FaultAction::kTrap: RaiseTrap(RF_TRAP_INJECTED);
+    case FaultAction::kHang:
+      WaitInside(core, UINT64_MAX);
+      UnwindIfKilled(core);
+      break;
+    case FaultAction::kSlow:
+      WaitInside(core, static_cast<uint64_t>(std::max<int64_t>(decision.delay.count(), 0)));
+      UnwindIfKilled(core);
+      break;
+  }
+  return Code(RF_OK);
+}
 
 void ServiceCallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
                        uint64_t* result) {

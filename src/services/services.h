@@ -33,6 +33,11 @@ uint32_t ServiceHandleClose(rf_import_context* core, uint32_t handle);
 uint32_t ServiceCallStatus(rf_import_context* core);
 void ServiceCallLinked(rf_import_context* core, uint32_t import_index, const uint64_t* args,
                        uint64_t* result);
+// RF_FAULT_POINT: RF_OK (also without an injector), RF_EFAULT, RF_EINVAL (a
+// name over 256 bytes); an injected trap raises RF_TRAP_INJECTED right here,
+// a hang waits for a kill or the deadline and unwinds, a slow sleeps (and
+// unwinds if killed meanwhile).
+uint32_t ServiceFaultPoint(rf_import_context* core, uint32_t name, uint32_t length);
 // Opens a handle to the object the host provided under the name at window
 // [name, name + length), if it is of `kind`: a handle, RF_EFAULT, RF_EINVAL
 // (name longer than 256 bytes), RF_ENOTFOUND, RF_ETOOMANY.

@@ -98,6 +98,7 @@ rf_host_api MakeHostApi() {
   api.region_size = ServiceRegionSize;
   api.call_status = ServiceCallStatus;
   api.call_linked = ServiceCallLinked;
+  api.fault_point = ServiceFaultPoint;
   return api;
 }
 

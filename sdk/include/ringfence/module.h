@@ -177,6 +177,24 @@ enum {
 RF_HOST_SERVICE(call_status)
 int32_t rf_call_status(void);
 
+/* Fault points: places where a host testing its recovery may inject a
+ * fault (FaultPlan::point_rates and triggers, include/ringfence/
+ * fault_injection.h). Put one where a crash would hurt most: holding a lock,
+ * halfway through an update, between a write and its commit.
+ *
+ *   RF_FAULT_POINT("after_write");
+ *
+ * `name` must be a string literal (at most 256 bytes). Without an injector
+ * (the normal case) it returns RF_OK and does nothing else. With one, the
+ * host may make this module trap right here (trap kind injected: the
+ * compartment dies as if the module had crashed at this line), or wait here
+ * (a hang until the call's deadline or a kill, or a slow-down), after which
+ * the call may be unwound like rf_sleep_ns's. RF_EFAULT/RF_EINVAL for a name
+ * outside the module's memory or too long. Natively it returns RF_OK. */
+RF_HOST_SERVICE(fault_point)
+int32_t rf_fault_point(const char* name, uint32_t length);
+#define RF_FAULT_POINT(name) rf_fault_point("" name, (uint32_t)(sizeof("" name) - 1))
+
 /* rf_log for a NUL-terminated string. */
 static inline size_t rf_strlen(const char* text) {
   size_t length = 0;

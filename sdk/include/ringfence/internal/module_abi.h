@@ -142,6 +142,11 @@ typedef struct rf_host_api {
    * call_status() says why. */
   void (*call_linked)(rf_import_context* ctx, uint32_t import_index,
                       const uint64_t* args, uint64_t* result);
+
+  /* RF_FAULT_POINT (module.h): the name at window [name, name + len). RF_OK,
+   * RF_EFAULT, RF_EINVAL; or, when the host injects a fault there, a trap
+   * (kind injected) or a wait that may end in a trap (killed, timeout). */
+  uint32_t (*fault_point)(rf_import_context* ctx, uint32_t name, uint32_t len);
 } rf_host_api;
 
 /* One callable export. `function` is the export itself, R fn(void* instance,
