@@ -37,6 +37,7 @@
 #ifndef RINGFENCE_SUPERVISOR_H_
 #define RINGFENCE_SUPERVISOR_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -135,6 +136,10 @@ class SupervisedModule {
   // The call path itself, with arguments and result as 64-bit slots.
   Result<uint64_t> CallSlots(uint32_t export_index, const uint64_t* args,
                              const CallOptions& options = {});
+  // Calls that returned, and calls of class neither that ran twice (see
+  // Supervisor::Totals).
+  uint64_t answered() const { return answered_.load(std::memory_order_relaxed); }
+  uint64_t duplicates() const { return duplicates_.load(std::memory_order_relaxed); }
 
   // A clean stop: the instance is discarded, calls fail with kUnavailable,
   // and the module is not restarted (even if permanent) until Reset.
@@ -172,6 +177,8 @@ class SupervisedModule {
   std::optional<Trap> Replay();
   // Reports the death of `incarnation` to the supervisor.
   void NoteDeath(uint64_t incarnation, const Trap& trap);
+  Result<uint64_t> CallUntilAnswered(uint32_t export_index, const uint64_t* args,
+                                     const CallOptions& options);
   // Records a finished call for crash reports.
   void Remember(uint32_t export_index, uint64_t duration_ns, std::string outcome);
   std::vector<RecentCall> RecentCalls() const;
@@ -187,6 +194,8 @@ class SupervisedModule {
   ModuleOptions options_;
   internal::GroupNode* group_;
   ModuleMetrics metrics_;
+  std::atomic<uint64_t> answered_{0};
+  std::atomic<uint64_t> duplicates_{0};
 
   // Guarded by the supervisor's mutex_.
   State state_ = State::kRunning;
@@ -255,6 +264,10 @@ class Supervisor {
     uint64_t retried = 0;         // calls retried after a death
     uint64_t failed_calls = 0;    // calls that ended in an error Status
     uint64_t replayed_calls = 0;  // journal entries replayed
+    uint64_t answered = 0;        // calls that returned (a value or a Status)
+    // Calls of class neither that ran more than once: a broken promise,
+    // counted so that a test or a storm can check it stays 0.
+    uint64_t duplicates = 0;
   };
   Totals totals() const;
   // Every module's metrics in Prometheus text exposition format.

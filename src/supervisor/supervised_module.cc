@@ -67,6 +67,13 @@ std::optional<uint64_t> SupervisedModule::JournalKey(uint32_t export_index, cons
 
 Result<uint64_t> SupervisedModule::CallSlots(uint32_t export_index, const uint64_t* args,
                                              const CallOptions& options) {
+  Result<uint64_t> result = CallUntilAnswered(export_index, args, options);
+  answered_.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, const uint64_t* args,
+                                                     const CallOptions& options) {
   const ModuleDescriptor& descriptor = compartment_->module().descriptor();
   if (export_index >= descriptor.exports.size()) {
     return Status(StatusCode::kInvalidArgument,
@@ -84,6 +91,7 @@ Result<uint64_t> SupervisedModule::CallSlots(uint32_t export_index, const uint64
     return status;
   };
   uint32_t retries = 0;
+  uint32_t runs = 0;  // attempts that reached the module's code
   for (;;) {
     uint64_t incarnation = 0;
     uint64_t instance = 0;
@@ -105,6 +113,9 @@ Result<uint64_t> SupervisedModule::CallSlots(uint32_t export_index, const uint64
     Result<uint64_t> result = compartment_->CallSlots(export_index, args, instance);
     uint64_t took = internal::MonotonicNs() - start;
     metrics_.call_latency.Record(took);
+    if (!result.failed() && ++runs == 2 && call_class == CallClass::kNeither) {
+      duplicates_.fetch_add(1, std::memory_order_relaxed);
+    }
 
     if (result.ok()) {
       if (call_class == CallClass::kStateSetting) {

@@ -365,6 +365,8 @@ Supervisor::Totals Supervisor::totals() const {
     totals.retried += metrics.retries.value();
     totals.failed_calls += metrics.call_errors.value();
     totals.replayed_calls += metrics.replayed_calls.value();
+    totals.answered += module->answered();
+    totals.duplicates += module->duplicates();
   }
   return totals;
 }
