@@ -89,6 +89,9 @@ class Module {
   // Name of the module function containing `pc` (demangled where it is a
   // C++ name), or "" if unknown.
   std::string FunctionAt(uintptr_t pc) const;
+  // Entry address of the module function FunctionAt(pc) names, or 0.
+  // Allocates nothing and takes no lock: async-signal-safe.
+  uintptr_t FunctionEntry(uintptr_t pc) const;
 
  private:
   Module() = default;

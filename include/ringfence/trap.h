@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ringfence {
 
@@ -49,6 +50,18 @@ struct Trap {
   // Set when the module's memory.grow had been refused at this limit (bytes)
   // before it trapped: malloc returned NULL, and the module likely died of it.
   std::optional<uint64_t> memory_limit_refused;
+  // Module functions on the stack at the trap, innermost first: the one that
+  // trapped, then its callers up to the export the call entered through. A
+  // trap raised by a host service (timeout or kill in a blocking service,
+  // memory limit) starts with the module function that called the service,
+  // preceded by its import forwarder ("ringfence.sleep_ns") when the native
+  // compiler kept that frame (clang does, gcc does not). At most
+  // RF_BACKTRACE_MAX (32) entries, the innermost kept; empty when no module
+  // code was on the stack. Names come from the wasm name section, demangled
+  // ("?" if none). Functions the native compiler inlined into their caller
+  // do not appear; code outside the module's own functions (ringfence's
+  // runtime in the module file) is named after the function before it.
+  std::vector<std::string> backtrace;
 
   // One line for people: "trap: divide-by-zero in calc.divide (function
   // div_impl)". Starts with "trap:".

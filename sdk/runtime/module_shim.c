@@ -31,12 +31,23 @@ __attribute__((noreturn)) void rf_unwind(rf_frame* frame);
 /* Largest table a module may allocate or grow to, in elements. */
 #define RF_MAX_TABLE_ELEMENTS (1u << 22)
 
+/* Raises a trap of `kind` at `pc` (0 if unknown). `frame` is the frame of
+ * the runtime function called by the module code that trapped (or NULL): its
+ * return address is the trap site, and the chain above it the backtrace. The
+ * shim does not know where the module's code ends, so the walk stops only at
+ * the gate; the host drops addresses outside the module. */
 static __attribute__((noreturn, noinline)) void rf_raise(uint32_t kind,
-                                                         uintptr_t pc) {
+                                                         uintptr_t pc,
+                                                         const void* frame) {
   rf_thread* thread = rf_host->current_thread();
   if (thread->top == NULL) abort(); /* module code runs only inside a gate */
   thread->trap_kind = kind;
   thread->trap_pc = pc;
+  thread->backtrace_depth =
+      frame == NULL ? 0
+                    : rf_walk_frames((uintptr_t)frame, (uintptr_t)frame,
+                                     (uintptr_t)thread->top, 0, UINTPTR_MAX,
+                                     thread->backtrace, RF_BACKTRACE_MAX);
   rf_unwind_top(thread, rf_unwind);
 }
 
@@ -44,10 +55,11 @@ void wasm_rt_init(void) {}
 bool wasm_rt_is_initialized(void) { return rf_host != NULL; }
 void wasm_rt_free(void) {}
 
-void wasm_rt_trap(wasm_rt_trap_t code) {
+/* Not inlined: its frame and return address identify the trap site. */
+__attribute__((noinline)) void wasm_rt_trap(wasm_rt_trap_t code) {
   /* The return address lies inside the module function that trapped. */
   rf_raise(code == WASM_RT_TRAP_NONE ? RF_TRAP_UNREACHABLE : (uint32_t)code,
-           (uintptr_t)__builtin_return_address(0) - 1);
+           (uintptr_t)__builtin_return_address(0) - 1, __builtin_frame_address(0));
 }
 
 const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
@@ -101,12 +113,12 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
                                        uint32_t elements,                     \
                                        uint32_t max_elements) {               \
     if (elements > RF_MAX_TABLE_ELEMENTS)                                     \
-      rf_raise(RF_TRAP_MEMORY_LIMIT, 0);                                      \
+      rf_raise(RF_TRAP_MEMORY_LIMIT, 0, NULL);                                \
     table->size = elements;                                                   \
     table->max_size = max_elements;                                           \
     table->data = (wasm_rt_##type##_t*)calloc(elements ? elements : 1,        \
                                               sizeof(wasm_rt_##type##_t));    \
-    if (table->data == NULL) rf_raise(RF_TRAP_MEMORY_LIMIT, 0);               \
+    if (table->data == NULL) rf_raise(RF_TRAP_MEMORY_LIMIT, 0, NULL);         \
   }                                                                           \
   void wasm_rt_free_##type##_table(wasm_rt_##type##_table_t* table) {         \
     free(table->data);                                                        \
@@ -137,7 +149,8 @@ RF_DEFINE_TABLE(externref)
 static __attribute__((noreturn, noinline)) void rf_exit(int32_t code) {
   rf_thread* thread = rf_host->current_thread();
   thread->exit_code = code;
-  rf_raise(RF_TRAP_EXIT, (uintptr_t)__builtin_return_address(0) - 1);
+  rf_raise(RF_TRAP_EXIT, (uintptr_t)__builtin_return_address(0) - 1,
+           __builtin_frame_address(0));
 }
 
 /* Called once by the module entry point before anything else runs. */

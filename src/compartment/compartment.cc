@@ -1,5 +1,6 @@
 #include "ringfence/compartment.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <new>
@@ -402,6 +403,14 @@ Trap Compartment::MakeTrap(uint32_t export_index) {
     trap.offset = thread.fault_address - reinterpret_cast<uintptr_t>(core_->window.base());
   }
   trap.exit_code = thread.exit_code;
+  // The module side cannot tell where its code ends: keep the leading run
+  // of addresses inside it.
+  uint32_t depth = std::min<uint32_t>(thread.backtrace_depth, RF_BACKTRACE_MAX);
+  for (uint32_t i = 0; i < depth && module_->ContainsCode(thread.backtrace[i]); ++i) {
+    std::string name = module_->FunctionAt(thread.backtrace[i]);
+    trap.backtrace.push_back(name.empty() ? "?" : std::move(name));
+  }
+  thread.backtrace_depth = 0;
   if (core_->memory_refused) {
     trap.memory_limit_refused = uint64_t{core_->memory_limit_pages} * internal::WindowReservation::kPageBytes;
   }

@@ -20,6 +20,76 @@ uintptr_t FaultingPc(void* context) {
   return static_cast<uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
 }
 
+// Where the interrupted function keeps its return address, from its code:
+// module code keeps frame pointers, but gcc (12) still leaves them out of
+// leaf functions that use no stack, and a signal can land in a prologue or
+// epilogue. x86-64 only.
+enum class FrameState {
+  kFramed,     // rbp is this function's frame: [rbp + 8] is its return address
+  kAtEntry,    // nothing pushed yet (frameless leaf, or first instruction, or at ret): [rsp]
+  kPushedRbp,  // between `push %rbp` and `mov %rsp,%rbp`: [rsp + 8]
+};
+
+FrameState FrameStateAt(const Module& module, uintptr_t pc) {
+  uintptr_t entry = module.FunctionEntry(pc);
+  if (entry == 0 || !module.ContainsCode(entry + 7)) return FrameState::kFramed;
+  const auto* code = reinterpret_cast<const uint8_t*>(entry);
+  size_t prologue = 0;
+  if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa) prologue = 4;  // endbr64
+  bool framed = code[prologue] == 0x55 && code[prologue + 1] == 0x48 &&
+                code[prologue + 2] == 0x89 && code[prologue + 3] == 0xe5;  // push %rbp; mov %rsp,%rbp
+  if (!framed) return FrameState::kAtEntry;
+  if (pc <= entry + prologue) return FrameState::kAtEntry;
+  if (pc == entry + prologue + 1) return FrameState::kPushedRbp;
+  // At the final `ret` (or `rep ret`) rbp has been popped already.
+  const auto* at = reinterpret_cast<const uint8_t*>(pc);
+  if (at[0] == 0xc3 || (at[0] == 0xf3 && module.ContainsCode(pc + 1) && at[1] == 0xc3)) {
+    return FrameState::kAtEntry;
+  }
+  return FrameState::kFramed;
+}
+
+// Records the interrupted module code's backtrace in `thread`: the faulting
+// pc, then the frame-pointer chain up to the innermost gate. Async-signal-
+// safe: reads only module code and the live stack below the gate's frame,
+// allocates nothing.
+void RecordBacktrace(const ThreadGate& gate, rf_thread& thread, const Module& module,
+                     uint32_t kind, void* context) {
+  const ucontext_t* uc = static_cast<const ucontext_t*>(context);
+  auto fp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RBP]);
+  auto sp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  auto limit = reinterpret_cast<uintptr_t>(thread.top);
+  uintptr_t pc = FaultingPc(context);
+  uint32_t depth = 0;
+  thread.backtrace_depth = 0;
+  if (!module.ContainsCode(pc)) return;
+  thread.backtrace[depth++] = pc;
+  FrameState state = FrameStateAt(module, pc);
+  // Out of stack, the stack pointer may point into the guard zone: reading
+  // there would fault again. The caller's frame pointer is still good.
+  if (state != FrameState::kFramed && kind != RF_TRAP_EXHAUSTION) {
+    // rbp is still the caller's frame; the return address into the caller
+    // is on top of the stack.
+    uintptr_t slot = state == FrameState::kAtEntry ? sp : sp + sizeof(uintptr_t);
+    uintptr_t ret = 0;
+    if (slot >= gate.stack_low && slot < limit && (slot & (sizeof(uintptr_t) - 1)) == 0) {
+      ret = *reinterpret_cast<const uintptr_t*>(slot);
+    }
+    // The caller must be module code below the gate (else it is the gate).
+    if (!module.ContainsCode(ret - 1) || fp <= slot || fp >= limit) {
+      thread.backtrace_depth = depth;
+      return;
+    }
+    thread.backtrace[depth++] = ret - 1;
+  }
+  depth += rf_walk_frames(fp, sp, limit, 0, UINTPTR_MAX, thread.backtrace + depth,
+                          RF_BACKTRACE_MAX - depth);
+  // Keep the leading run in module code (the walk cannot see the range).
+  uint32_t kept = 0;
+  while (kept < depth && module.ContainsCode(thread.backtrace[kept])) ++kept;
+  thread.backtrace_depth = kept;
+}
+
 // The trap kind for a fault we may claim, or RF_TRAP_NONE.
 uint32_t ClassifyFault(int signo, const siginfo_t* info, void* context, ThreadGate& gate) {
   if (!gate.ready || gate.thread.top == nullptr) return RF_TRAP_NONE;
@@ -56,12 +126,14 @@ void OnFault(int signo, siginfo_t* info, void* context) {
     ForwardToPrevious(signo, info, context);
     return;
   }
+  const Module& module = *CoreOfInstance(rf_frame_instance(gate.thread.top))->module;
   gate.thread.trap_kind = kind;
   gate.thread.trap_pc = FaultingPc(context);
   gate.thread.fault_address = reinterpret_cast<uintptr_t>(info->si_addr);
+  RecordBacktrace(gate, gate.thread, module, kind, context);
   // SA_NODEFER left the signal unblocked, and leaving the alternate stack by
   // jumping frees it, so nothing else needs restoring for the next fault.
-  rf_unwind_top(&gate.thread, CoreOfInstance(rf_frame_instance(gate.thread.top))->module->abi().unwind);
+  rf_unwind_top(&gate.thread, module.abi().unwind);
 }
 
 void OnPreempt(int signo, siginfo_t* info, void* context) {
@@ -72,6 +144,7 @@ void OnPreempt(int signo, siginfo_t* info, void* context) {
     if (kind != RF_TRAP_NONE && core->module->ContainsCode(FaultingPc(context))) {
       gate.thread.trap_kind = kind;
       gate.thread.trap_pc = FaultingPc(context);
+      RecordBacktrace(gate, gate.thread, *core->module, kind, context);
       rf_unwind_top(&gate.thread, core->module->abi().unwind);
     }
   }

@@ -213,13 +213,29 @@ std::optional<uint32_t> Module::FindExport(std::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+
+// The function entry at or below `pc` in `functions` (sorted), or end.
+template <typename Functions>
+typename Functions::const_iterator FunctionContaining(const Functions& functions, uintptr_t pc) {
+  auto after = std::upper_bound(functions.begin(), functions.end(), pc,
+                                [](uintptr_t value, const auto& entry) { return value < entry.first; });
+  return after == functions.begin() ? functions.end() : std::prev(after);
+}
+
+}  // namespace
+
+uintptr_t Module::FunctionEntry(uintptr_t pc) const {
+  if (!ContainsCode(pc)) return 0;
+  auto function = FunctionContaining(functions_, pc);
+  return function == functions_.end() ? 0 : function->first;
+}
+
 std::string Module::FunctionAt(uintptr_t pc) const {
-  if (!ContainsCode(pc) || functions_.empty()) return "";
-  auto after = std::upper_bound(functions_.begin(), functions_.end(),
-                                std::make_pair(pc, static_cast<const char*>(nullptr)),
-                                [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (after == functions_.begin()) return "";
-  const char* name = std::prev(after)->second;
+  if (!ContainsCode(pc)) return "";
+  auto function = FunctionContaining(functions_, pc);
+  if (function == functions_.end()) return "";
+  const char* name = function->second;
   if (std::string_view(name).substr(0, 2) != "_Z") return name;  // not a C++ name
   int status = 0;
   char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);

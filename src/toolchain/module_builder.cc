@@ -167,7 +167,10 @@ class Builder {
         "-fvisibility=hidden",
         // Keeps unbounded module recursion a recursion, so it meets the
         // stack guard instead of becoming an endless loop.
-        "-fno-optimize-sibling-calls", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
+        "-fno-optimize-sibling-calls",
+        // Frame pointers in every function, leaves included: a trap's
+        // backtrace walks them (rf_walk_frames), in a signal handler.
+        "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
         "-I" + sdk_.include_dir};
     if (fs::path(options_.native_compiler).filename().string().find("clang") == std::string::npos) {
       argv.push_back("-fsignaling-nans");  // gcc: keep wasm's NaN semantics

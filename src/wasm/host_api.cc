@@ -1,5 +1,7 @@
 #include "src/wasm/host_api.h"
 
+#include <unwind.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -102,13 +104,55 @@ rf_host_api MakeHostApi() {
   return api;
 }
 
+struct BacktraceWalk {
+  const Module* module;
+  uintptr_t gate_frame;  // the innermost gate's rf_frame
+  rf_thread* thread;
+  bool last_recorded;    // the previous frame's pc is the last entry
+};
+
+_Unwind_Reason_Code CollectModuleFrame(_Unwind_Context* context, void* arg) {
+  auto* walk = static_cast<BacktraceWalk*>(arg);
+  rf_thread& thread = *walk->thread;
+  // For each frame the unwinder reports its stack pointer (its callee's
+  // CFA). Once that is above the gate's rf_frame, the previous frame held
+  // the rf_frame: it was the gate, not module code of this call.
+  if (_Unwind_GetCFA(context) > walk->gate_frame) {
+    if (walk->last_recorded) --thread.backtrace_depth;
+    return _URC_END_OF_STACK;
+  }
+  int before_instruction = 0;
+  uintptr_t pc = _Unwind_GetIPInfo(context, &before_instruction);
+  if (before_instruction == 0 && pc != 0) --pc;  // a return address: name its call
+  // (Reaching here also confirms the previous entry was not the gate.)
+  bool in_module = walk->module->ContainsCode(pc);
+  if (in_module) {
+    if (thread.backtrace_depth == RF_BACKTRACE_MAX) return _URC_END_OF_STACK;
+    thread.backtrace[thread.backtrace_depth++] = pc;
+  }
+  walk->last_recorded = in_module;
+  return _URC_NO_REASON;
+}
+
+// Host services are built without frame pointers, so the frames between a
+// host service and the module code that called it are found with the
+// unwinder's tables instead. Not async-signal-safe; RaiseTrap never runs in
+// a signal handler.
+void RecordHostBacktrace(rf_thread& thread, const Module& module) {
+  thread.backtrace_depth = 0;
+  BacktraceWalk walk{&module, reinterpret_cast<uintptr_t>(thread.top), &thread, false};
+  _Unwind_Backtrace(CollectModuleFrame, &walk);
+}
+
 }  // namespace
 
 void RaiseTrap(uint32_t kind) {
   rf_thread& thread = t_thread_gate.thread;
+  const Module& module = *CoreOfInstance(rf_frame_instance(thread.top))->module;
   thread.trap_kind = kind;
   thread.trap_pc = 0;
-  rf_unwind_top(&thread, CoreOfInstance(rf_frame_instance(thread.top))->module->abi().unwind);
+  RecordHostBacktrace(thread, module);
+  rf_unwind_top(&thread, module.abi().unwind);
 }
 
 const rf_host_api& HostApi() {
