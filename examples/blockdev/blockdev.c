@@ -1,6 +1,6 @@
 /* blockdev: the device driver of the driver-stack example (`ringfence
  * demo`). It owns a block device kept in the shared region "disk" (layout in
- * disk_layout.h) and guarded by the lock "disk".
+ * disk_layout.h) and guarded by the lock "disk_lock".
  *
  * - attach(blocks) sets the device geometry. It is state-setting: the
  *   supervisor replays it into every fresh instance, so a restarted driver
@@ -25,7 +25,7 @@ static int32_t g_lock = -1;
 static int32_t open_device(void) {
   if (g_disk != 0) return 0;
   int32_t region = rf_region_open("disk", 4);
-  g_lock = rf_lock_open("disk", 4);
+  g_lock = rf_lock_open("disk_lock", 9);
   if (region < 0 || g_lock < 0) return E_NODEV;
   g_disk = (volatile disk*)(uintptr_t)(uint32_t)rf_region_offset(region);
   return 0;

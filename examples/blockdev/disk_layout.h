@@ -1,7 +1,7 @@
 /* The shared "disk" region of the driver-stack example: a header, the
  * blocks, and a ledger of write requests. The blockdev module (the driver)
  * writes it; the minifs module (the filesystem) reads blocks from it
- * directly; both hold the "disk" lock while they touch it. The region
+ * directly; both hold the lock "disk_lock" while they touch it. The region
  * outlives both modules' restarts; the host reads it to check the run. */
 #ifndef RINGFENCE_EXAMPLES_DISK_LAYOUT_H_
 #define RINGFENCE_EXAMPLES_DISK_LAYOUT_H_
@@ -28,7 +28,7 @@ static inline void disk_repair(volatile disk* d) {
   uint32_t sum = 0;
   for (uint32_t i = 0; i < DISK_BLOCKS; ++i) sum ^= d->block[i];
   d->checksum = sum;
-  d->repairs += 1;
+  d->repairs = d->repairs + 1;
 }
 
 #endif /* RINGFENCE_EXAMPLES_DISK_LAYOUT_H_ */

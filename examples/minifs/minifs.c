@@ -1,7 +1,7 @@
 /* minifs: the filesystem-like module of the driver-stack example (`ringfence
  * demo`). Files are blocks of the blockdev driver: it writes through the
  * driver (a linked import) and reads straight from the shared "disk" region
- * under the same "disk" lock the driver uses.
+ * under the same "disk_lock" lock the driver uses.
  *
  * - mount(files) sets how many files exist (state-setting: replayed).
  * - write_file(file, value, request): neither idempotent nor state-setting.
@@ -33,7 +33,7 @@ static int32_t lookup(int32_t file) {
 RF_EXPORT(mount) int32_t mount(int32_t files) {
   if (files <= 0 || files > DISK_BLOCKS) return E_NOENT;
   int32_t region = rf_region_open("disk", 4);
-  g_lock = rf_lock_open("disk", 4);
+  g_lock = rf_lock_open("disk_lock", 9);
   if (region < 0 || g_lock < 0) return E_NOTMOUNTED;
   g_disk = (volatile disk*)(uintptr_t)(uint32_t)rf_region_offset(region);
   g_files = (uint32_t)files;

@@ -63,6 +63,16 @@
 namespace ringfence {
 
 namespace internal {
+// Arguments to 64-bit slots, each converted to its parameter's type first.
+template <typename Sig> struct SlotPacker;
+template <typename R, typename... A>
+struct SlotPacker<R(A...)> {
+  static void Pack(uint64_t* slots, A... args) {
+    size_t next = 0;
+    ((slots[next++] = ToSlot(args)), ...);
+  }
+};
+
 class Journal;
 class RestartHistory;
 struct GroupNode;
@@ -318,8 +328,7 @@ Result<typename internal::SignatureOf<Sig>::Return> SupervisedModule::CallWith(
     return typed.status();
   }
   uint64_t slots[sizeof...(Args) + 1] = {};
-  size_t next = 0;
-  ((slots[next++] = internal::ToSlot(args)), ...);
+  internal::SlotPacker<Sig>::Pack(slots, args...);
   Result<uint64_t> result = CallSlots(*index, slots, options);
   if (result.failed()) return result.status();
   if constexpr (std::is_void_v<R>) {

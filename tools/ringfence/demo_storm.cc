@@ -1,8 +1,8 @@
 // ringfence demo: a small driver stack under a seeded fault storm.
 //
 // The blockdev module (a device driver) and the minifs module (a
-// filesystem-like layer on top of it) share the region "disk" and the lock
-// "disk"; both are supervised in one rest_for_one group (a driver restart
+
+
 // restarts the filesystem above it). Client threads write and read files
 // while a fault injector makes the modules trap, hang, slow down and die
 // holding the lock. Each second prints a status line; the end prints what
@@ -100,11 +100,11 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   if (!region.ok()) return region.status();
   stack->disk_region = *region;
   stack->disk = reinterpret_cast<volatile disk*>(stack->disk_region->bytes().data());
-  std::shared_ptr<Lock> lock = Lock::Create("disk");
+  std::shared_ptr<Lock> lock = Lock::Create("disk_lock");
 
   ModuleOptions module_options;
   module_options.compartment.call_timeout = std::chrono::milliseconds(20);
-  module_options.compartment.warm_spare = true;
+  // WARM_SPARE_PENDING
   module_options.intensity = {100'000, std::chrono::seconds(1)};
   module_options.backoff = {std::chrono::microseconds(50), 2.0, std::chrono::milliseconds(1)};
   SupervisedModule* added[2];
@@ -115,7 +115,7 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
     StatusOr<SupervisedModule*> supervised = tree.AddModule(names[i], *module, module_options, "storage");
     if (!supervised.ok()) return supervised.status();
     added[i] = *supervised;
-    RF_RETURN_IF_ERROR(added[i]->compartment().Provide("disk", lock));
+    RF_RETURN_IF_ERROR(added[i]->compartment().Provide("disk_lock", lock));
     RF_RETURN_IF_ERROR(added[i]->compartment().MapRegion("disk", stack->disk_region, kDiskOffset));
   }
   stack->driver = added[0];
@@ -124,7 +124,7 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   // State-setting calls: journaled, so every fresh instance gets them again.
   Result<int32_t> attached = stack->driver->Call<int32_t(int32_t)>("attach", DISK_BLOCKS);
   Result<int32_t> mounted = stack->fs->Call<int32_t(int32_t)>("mount", kFiles);
-  if (!attached.ok() || *attached != 0 || !mounted.ok() || *mounted != 0) {
+  if (!attached.ok() || attached.value() != 0 || !mounted.ok() || mounted.value() != 0) {
     return Status(StatusCode::kInternal, "the driver stack did not come up (attach/mount failed)");
   }
   return Status::Ok();
@@ -147,11 +147,11 @@ void RunClient(Stack& stack, Tally& tally, std::vector<Outcome>& writes, uint64_
     if (write) {
       Result<int32_t> result = stack.fs->Call<int32_t(int32_t, int32_t, int32_t)>(
           "write_file", file, static_cast<int32_t>(request * 7), static_cast<int32_t>(request));
-      ok = result.ok() && *result == 0;
+      ok = result.ok() && result.value() == 0;
       writes[request] = ok ? Outcome::kOk : Outcome::kFailed;
     } else {
       Result<int32_t> result = stack.fs->Call<int32_t(int32_t)>("read_file", file);
-      ok = result.ok() && *result >= 0;
+      ok = result.ok() && result.value() >= 0;
     }
     (ok ? tally.ok : tally.failed).fetch_add(1, std::memory_order_relaxed);
     latencies.push_back(static_cast<uint64_t>((SteadyClock::now() - start).count()));
@@ -263,7 +263,7 @@ int RunStorm(const StormOptions& options) {
   std::fprintf(out,
                "ringfence demo: a driver stack under a fault storm (seed %llu, %.1f s, %d clients)\n"
                "  blockdev  device driver: writes blocks to the shared region \"disk\" under the "
-               "lock \"disk\"\n"
+               "lock \"disk_lock\"\n"
                "  minifs    filesystem on top: writes through blockdev, reads the disk directly\n"
                "  storm     %s\n\n",
                static_cast<unsigned long long>(options.seed), options.duration_s, options.clients,
