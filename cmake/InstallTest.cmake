@@ -117,8 +117,11 @@ expect_match("${twice}" "^42\n$" "ringfence call probe.rfm twice 21")
 # 3. The installed demo runs. It looks in <prefix>/share/ringfence/modules
 # first (checked above) and falls back to the build tree's modules, so this
 # alone does not prove the lookup.
-run(demo ${prefix}/bin/ringfence demo --quiet-modules)
-expect_contains("${demo}" "host alive: calc add 2 3 = 5" "ringfence demo")
+run(demo ${prefix}/bin/ringfence demo --tour --quiet-modules)
+expect_contains("${demo}" "host alive: calc add 2 3 = 5" "ringfence demo --tour")
+run(storm ${prefix}/bin/ringfence demo --duration 1 --json --quiet-modules)
+expect_contains("${storm}" "\"lost\":0" "ringfence demo --json")
+expect_contains("${storm}" "\"duplicated\":0" "ringfence demo --json")
 
 # 4. A consumer project: find_package + ringfence_add_module + a host.
 file(WRITE ${consumer}/CMakeLists.txt [=[

@@ -6,11 +6,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <ostream>
 #include <sstream>
@@ -119,6 +122,35 @@ inline std::vector<std::string> Lines(const std::string& text) {
   for (std::string line; std::getline(stream, line);) lines.push_back(line);
   return lines;
 }
+
+// A fresh directory for files a test writes, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ringfence-cli-test-XXXXXX").string();
+    RF_CHECK(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code error;
+    std::filesystem::remove_all(path_, error);
+  }
+  std::string File(const std::string& name, const std::string& contents) const {
+    std::filesystem::path file = path_ / name;
+    std::ofstream(file, std::ios::binary) << contents;
+    return file.string();
+  }
+  // Where a file `name` in the directory goes (not created).
+  std::string Path(const std::string& name) const { return (path_ / name).string(); }
+  // The contents of file `name`, "" if there is none.
+  std::string Read(const std::string& name) const {
+    std::ifstream file(path_ / name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace ringfence::testing
 

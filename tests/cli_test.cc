@@ -47,6 +47,7 @@ using testing::kExitOk;
 using testing::kExitTrap;
 using testing::kExitUsage;
 using testing::Lines;
+using testing::TempDir;
 
 const std::string& Calc() {
   static const std::string path = ExampleModulePath("calc");
@@ -61,27 +62,6 @@ const std::string& Values() {
   return path;
 }
 
-// A fresh directory for files a test writes, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ringfence-cli-test-XXXXXX").string();
-    RF_CHECK(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  std::string File(const std::string& name, const std::string& contents) const {
-    fs::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << contents;
-    return file.string();
-  }
-
- private:
-  fs::path path_;
-};
 
 // ------------------------------------------------------------- help, usage
 

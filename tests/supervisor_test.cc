@@ -105,6 +105,8 @@ struct PolicyCase {
   SupervisedModule::State b_state;
 };
 
+void PrintTo(const PolicyCase& test, std::ostream* out) { *out << test.name; }
+
 class PolicyTest : public SupervisorTest, public ::testing::WithParamInterface<PolicyCase> {};
 
 TEST_P(PolicyTest, DeathOfTheMiddleModule) {
@@ -185,6 +187,8 @@ struct IntensityCase {
   Strategy strategy;
   uint32_t max_restarts;
 };
+
+void PrintTo(const IntensityCase& test, std::ostream* out) { *out << test.name; }
 
 class IntensityTest : public SupervisorTest, public ::testing::WithParamInterface<IntensityCase> {};
 

@@ -1,8 +1,8 @@
 // ringfence demo: a small driver stack under a seeded fault storm.
 //
 // The blockdev module (a device driver) and the minifs module (a
-
-
+// filesystem-like layer on top of it) share the region "disk" and the lock
+// "disk_lock"; both are supervised in one rest_for_one group (a driver
 // restarts the filesystem above it). Client threads write and read files
 // while a fault injector makes the modules trap, hang, slow down and die
 // holding the lock. Each second prints a status line; the end prints what
