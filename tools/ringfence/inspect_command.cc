@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ringfence/module_file.h"
+#include "src/module/call_classes.h"
 #include "tools/ringfence/commands.h"
 
 namespace ringfence::cli {
@@ -34,10 +35,24 @@ CommandRunner AddInspectCommand(CLI::App& app) {
       text += fmt::format("memory: {} pages initial, {} max (64 KiB pages)\n",
                           descriptor.memory->initial_pages, descriptor.memory->max_pages);
     }
-    text += fmt::format("exports ({}):\n", descriptor.exports.size());
-    for (const ExportInfo& info : descriptor.exports) {
-      text += fmt::format("  {} {}\n", info.name, info.signature.ToString());
+    // Call-class markers are shown as the class of the export they name.
+    std::string exports;
+    size_t shown = 0;
+    for (uint32_t i = 0; i < descriptor.exports.size(); ++i) {
+      const ExportInfo& info = descriptor.exports[i];
+      if (info.name.starts_with(internal::kCallClassMarkerPrefix)) continue;
+      ++shown;
+      exports += fmt::format("  {} {}", info.name, info.signature.ToString());
+      const ExportCallClass& call_class = (*module)->call_class(i);
+      if (call_class.call_class != CallClass::kNeither) {
+        exports += fmt::format("  [{}{}]", CallClassName(call_class.call_class),
+                               call_class.key_param
+                                   ? fmt::format(", keyed by parameter {}", *call_class.key_param)
+                                   : "");
+      }
+      exports += "\n";
     }
+    text += fmt::format("exports ({}):\n{}", shown, exports);
     text += fmt::format("imports ({}):\n", descriptor.imports.size());
     for (const ImportInfo& info : descriptor.imports) {
       text += fmt::format("  {}.{} {}\n", info.module, info.name, info.signature.ToString());
