@@ -241,6 +241,7 @@ Status SupervisedModule::RestartNow(std::unique_lock<std::mutex>& lock) {
                               name_));
   }
   restarting_ = true;
+  uint64_t incarnation = incarnation_;
   lock.unlock();
   uint64_t start = internal::MonotonicNs();
   Status started = compartment_->Restart();
@@ -258,7 +259,9 @@ Status SupervisedModule::RestartNow(std::unique_lock<std::mutex>& lock) {
   uint64_t took = internal::MonotonicNs() - start;
   lock.lock();
   restarting_ = false;
-  if (state_ != State::kRestarting) {  // failed, stopped or shut down meanwhile
+  // Failed, stopped or shut down meanwhile, or superseded by a group
+  // restart (which killed this fresh instance: not this module's fault).
+  if (state_ != State::kRestarting || incarnation_ != incarnation) {
     supervisor_->changed_.notify_all();
     return Status::Ok();
   }

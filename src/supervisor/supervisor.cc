@@ -176,13 +176,13 @@ bool Supervisor::HandleDeathLocked(SupervisedModule& module, uint64_t incarnatio
     return false;  // already handled, or nothing left to decide
   }
   uint64_t now = clock_->NowNs();
-  ++module.incarnation_;
   module.metrics_.traps[static_cast<size_t>(trap.kind)].Add();
   const ModuleOptions& options = module.options_;
   std::string action;
   bool clean_stop = trap.kind == TrapKind::kExit && trap.exit_code == 0;
   if (options.restart == RestartType::kTemporary ||
       (options.restart == RestartType::kTransient && clean_stop)) {
+    ++module.incarnation_;
     module.state_ = SupervisedModule::State::kStopped;
     module.reason_ = fmt::format("{} after {} (restart type {})",
                                  clean_stop ? "stopped cleanly" : "not restarted",
@@ -229,11 +229,12 @@ bool Supervisor::HandleDeathLocked(SupervisedModule& module, uint64_t incarnatio
 }
 
 void Supervisor::ScheduleRestartLocked(SupervisedModule& module, uint64_t at_ns) {
-  if (module.state_ == SupervisedModule::State::kRunning) ++module.incarnation_;
   if (module.state_ == SupervisedModule::State::kFailed ||
       module.state_ == SupervisedModule::State::kStopped) {
     return;
   }
+  // A new life: also supersedes a restart in progress (see RestartNow).
+  ++module.incarnation_;
   module.state_ = SupervisedModule::State::kRestarting;
   module.restart_at_ns_ = at_ns;
   // Threads inside unwind; nobody enters until the restart (restart_on_demand off).
