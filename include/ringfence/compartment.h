@@ -244,8 +244,11 @@ class Compartment {
   const std::shared_ptr<const Module>& shared_module() const { return module_; }
   // Instances made after the first (restarts after traps and Restart()).
   uint64_t restart_count() const { return restart_count_; }
-  // The most recent trap, if any.
+  // The most recent trap, if any. Read it on a thread that calls the
+  // compartment (it changes at the next trap); LastTrapCopy from others.
   const std::optional<Trap>& last_trap() const { return last_trap_; }
+  // The same, copied safely from any thread.
+  std::optional<Trap> LastTrapCopy() const;
   // Checked access to the module's memory.
   Window window() { return Window(this); }
 
@@ -263,7 +266,8 @@ class Compartment {
   Result<uint64_t> CallSlots(uint32_t index, const uint64_t* args, uint64_t expected_instance = 0);
   // Internal: numbers the instances, from 1; 0 while there is none. Stable
   // while a thread is inside.
-  uint64_t instance_serial() const { return live_instance_ != nullptr ? instance_serial_ : 0; }
+  // Safe from any thread.
+  uint64_t instance_serial() const { return live_serial_.load(std::memory_order_acquire); }
   // Internal: the calling thread has a frame open in this compartment.
   bool InsideOnThisThread() const;
   // Internal: kill with a given trap kind (RF_TRAP_KILLED, RF_TRAP_TIMEOUT).
@@ -363,8 +367,11 @@ class Compartment {
   void* live_instance_ = nullptr;
   bool ever_instantiated_ = false;
   uint64_t restart_count_ = 0;
-  uint64_t instance_serial_ = 0;
+  uint64_t instance_serial_ = 0;              // instances made so far
+  std::atomic<uint64_t> live_serial_{0};      // the live one's, 0 while dead
+  mutable std::mutex trap_mutex_;             // guards writes of last_trap_
   std::optional<Trap> last_trap_;
+  void SetLastTrap(Trap trap);
 };
 
 namespace internal {

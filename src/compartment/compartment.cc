@@ -139,14 +139,14 @@ Status Compartment::Instantiate() {
   if (thread->trap_kind != RF_TRAP_NONE) {
     Trap trap = MakeTrap(UINT32_MAX);
     DiscardInstance();
-    last_trap_ = trap;
+    SetLastTrap(trap);
     return Status(StatusCode::kInstantiateFailed,
                   fmt::format("module {} trapped while starting: {}", module_->name(),
                               trap.ToString()));
   }
   if (ever_instantiated_) ++restart_count_;
   ever_instantiated_ = true;
-  ++instance_serial_;
+  live_serial_.store(++instance_serial_, std::memory_order_release);
   live_instance_ = instance_;
   return Status::Ok();
 }
@@ -159,6 +159,17 @@ void Compartment::DiscardInstance() {
   core_->memory = nullptr;
   core_->window.DropPages();
   live_instance_ = nullptr;
+  live_serial_.store(0, std::memory_order_release);
+}
+
+void Compartment::SetLastTrap(Trap trap) {
+  std::lock_guard lock(trap_mutex_);
+  last_trap_ = std::move(trap);
+}
+
+std::optional<Trap> Compartment::LastTrapCopy() const {
+  std::lock_guard lock(trap_mutex_);
+  return last_trap_;
 }
 
 void Compartment::RevokeClaim() {
@@ -176,7 +187,7 @@ void Compartment::SettlePendingKill() {
   if (kind == RF_TRAP_NONE) return;
   if (live_instance_ != nullptr) {
     DiscardInstance();
-    last_trap_ = KilledTrap(module_->name(), kind);
+    SetLastTrap(KilledTrap(module_->name(), kind));
   }
   core_->kill_kind.store(RF_TRAP_NONE);
 }
@@ -260,7 +271,7 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
   // CallDynamic from the thread holding the claim too.
   bool fast = deadline_ns == 0 && TryEnterFast(gate.claim_token, &outer_depth);
   if (!fast) RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
-  if (expected_instance != 0 && expected_instance != instance_serial_) {
+  if (expected_instance != 0 && expected_instance != instance_serial()) {
     if (fast) {
       LeaveFast(outer_depth, gate.claim_token);
     } else {
@@ -428,7 +439,7 @@ Trap Compartment::TakeTrap(uint32_t export_index, uint32_t outer_depth) {
   // of this compartment already discarded it), a fresh one is made before
   // the next call.
   if (live_instance_ != nullptr) DiscardInstance();
-  last_trap_ = trap;
+  SetLastTrap(trap);
   std::lock_guard lock(entry_mutex_);
   fast_owner_.store(internal::kNoClaim, std::memory_order_relaxed);
   if (outer_depth > 0) {

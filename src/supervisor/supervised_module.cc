@@ -24,7 +24,7 @@ uint64_t WallClockNs() {
 // A trap for a death no call saw (an idle kill, a failed start-up without
 // a recorded trap).
 Trap DeathWithoutTrap(const Compartment& compartment) {
-  if (compartment.last_trap()) return *compartment.last_trap();
+  if (std::optional<Trap> last = compartment.LastTrapCopy()) return *last;
   Trap trap;
   trap.kind = TrapKind::kKilled;
   trap.module = compartment.module().name();
