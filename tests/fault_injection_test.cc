@@ -265,7 +265,9 @@ TEST(FaultInjectorTest, TriggersFireExactlyAtTheirHit) {
   for (int i = 0; i < 5; ++i) {
     FaultDecision decision = injector.AtPoint("m", "io");
     points.push_back(decision.action);
-    if (decision.action == FaultAction::kSlow) EXPECT_EQ(decision.delay, 7ms);
+    if (decision.action == FaultAction::kSlow) {
+      EXPECT_EQ(decision.delay, 7ms);
+    }
   }
   EXPECT_EQ(points, (std::vector<FaultAction>{FaultAction::kNone, FaultAction::kSlow,
                                               FaultAction::kNone, FaultAction::kHang,

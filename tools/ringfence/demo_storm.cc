@@ -58,7 +58,7 @@ struct Stack {
   SupervisedModule* driver = nullptr;
   SupervisedModule* fs = nullptr;
   std::shared_ptr<Region> disk_region;
-  volatile disk* disk = nullptr;
+  volatile disk* device = nullptr;
   std::atomic<uint64_t> crash_reports{0};
   std::unique_ptr<CrashReportFile> report_file;
 };
@@ -99,7 +99,7 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
                      Region::kGranuleBytes);
   if (!region.ok()) return region.status();
   stack->disk_region = *region;
-  stack->disk = reinterpret_cast<volatile disk*>(stack->disk_region->bytes().data());
+  stack->device = reinterpret_cast<volatile disk*>(stack->disk_region->bytes().data());
   std::shared_ptr<Lock> lock = Lock::Create("disk_lock");
 
   ModuleOptions module_options;
@@ -311,7 +311,7 @@ int RunStorm(const StormOptions& options) {
   summary.failed = tally.failed.load();
   uint64_t issued = std::min<uint64_t>(tally.next_request.load(), writes.size());
   for (uint64_t id = 0; id < issued; ++id) {
-    uint8_t reached = stack.disk->ledger[id];
+    uint8_t reached = stack.device->ledger[id];
     if (reached > 1) ++summary.duplicated;
     if (writes[id] == Outcome::kOk && reached == 0) ++summary.lost;  // acknowledged, not on disk
     if (writes[id] == Outcome::kFailed && reached == 1) ++summary.failed_after_disk;
@@ -319,9 +319,9 @@ int RunStorm(const StormOptions& options) {
   // A last read through the stack repairs the disk if its lock's owner died.
   (void)stack.fs->Call<int32_t(int32_t)>("read_file", 0);
   uint32_t sum = 0;
-  for (uint32_t i = 0; i < DISK_BLOCKS; ++i) sum ^= stack.disk->block[i];
-  summary.checksum_ok = sum == stack.disk->checksum;
-  summary.lock_repairs = stack.disk->repairs;
+  for (uint32_t i = 0; i < DISK_BLOCKS; ++i) sum ^= stack.device->block[i];
+  summary.checksum_ok = sum == stack.device->checksum;
+  summary.lock_repairs = stack.device->repairs;
   summary.injected = stack.injector->counts();
   summary.totals = stack.supervisor->totals();
   RestartPercentiles(stack, &summary);
