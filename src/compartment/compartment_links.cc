@@ -33,7 +33,12 @@ Status Compartment::Link(std::string_view import_module, std::string_view import
     return Status(StatusCode::kUnavailable,
                   fmt::format("cannot link module {} while a thread is inside it", module_->name()));
   }
-  core_->links[static_cast<size_t>(import - imports.begin())] = {&target, *export_index};
+  size_t slot = static_cast<size_t>(import - imports.begin());
+  // The spare maker may be running the spare's start-up, which may call links.
+  std::lock_guard spare_lock(spare_mutex_);
+  if (spare_core_ != nullptr) spare_core_->links[slot] = {&target, *export_index};
+  core_->links[slot] = {&target, *export_index};
+  SpareSetUpChanged();
   return Status::Ok();
 }
 
