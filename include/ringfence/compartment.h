@@ -74,12 +74,25 @@ struct CompartmentOptions {
   // compartments. A compartment with an injector never takes the fast path:
   // every call asks the injector first.
   std::shared_ptr<FaultInjector> fault_injector;
+  // Keeps a warm spare: a second instance, in a second window, made in
+  // advance by a background thread (the module's start-up code runs there),
+  // so that the restart after a trap, a kill or Restart() is a swap of
+  // instances instead of a window reset plus a start-up on the caller's
+  // thread. The discarded instance's window is reset in the background and
+  // becomes the next spare. If no spare is ready when one is needed (faults
+  // faster than spares are made, or the spare's start-up trapped) the restart
+  // happens the ordinary way, on the caller's thread; no call waits for a
+  // spare. Costs a second 8 GiB reservation and the spare's memory.
+  // Set-up (Provide, MapRegion, Link) applies to both instances; a spare
+  // made before a set-up call is made again after it.
+  bool warm_spare = false;
 };
 
 class Compartment;
 class Lock;
 class Region;
 namespace internal {
+struct SpareJob;
 struct WatchdogEntry;
 
 // Where a linked import's calls go: a compartment (Compartment::Link) or
@@ -273,6 +286,17 @@ class Compartment {
   // Internal: kill with a given trap kind (RF_TRAP_KILLED, RF_TRAP_TIMEOUT).
   // True if another thread is inside and was sent the preemption signal.
   bool KillWith(uint32_t trap_kind);
+
+  // Internal, for tests and benchmarks (warm_spare): a spare instance is
+  // ready, so the next restart is a swap (a snapshot). Always false without
+  // warm_spare.
+  bool spare_ready() const;
+  // Internal, for tests and benchmarks: blocks until the background thread
+  // is done with this compartment's spare (it is ready, or its start-up
+  // trapped), then returns spare_ready(). Returns false at once without
+  // warm_spare. Never call it on a call path: it waits for start-up code.
+  bool WaitForSpare();
+
  private:
   // True if `thread` holds the claim or no thread is inside (for pools).
   bool IdleFor(const void* thread) const;
@@ -333,6 +357,31 @@ class Compartment {
   const rf_export& ExportEntry(uint32_t index) const;
   Status Instantiate();
   void DiscardInstance();
+
+  // Warm spare (compartment_spare.cc). Runs `core`'s module start-up code
+  // on the calling thread; on a trap, *trap says why and the instance is
+  // released again. Touches nothing of the compartment but `core`.
+  bool InstantiateCore(rf_import_context* core, Trap* trap);
+  // Releases `core`'s instance: its tables, its handles (locks it held pass
+  // on marked owner died), its pending output. The window is left as it is.
+  void ReleaseCore(rf_import_context* core);
+  // Makes the ready spare the live instance and queues the discarded one to
+  // be made the next spare. False (nothing changed) if no spare is ready.
+  // entry_mutex_ held, nobody inside, no live instance.
+  bool SwapInSpare();
+  // Queues the spare to be made (again) unless it is being made already.
+  // A ready spare is discarded first. spare_mutex_ held, or the spare
+  // maker known idle for this compartment.
+  void RemakeSpare();
+  // The spare maker's job: resets the spare's window, starts its instance.
+  void PrepareSpare();
+  // Cancels the spare maker's work on this compartment and frees the
+  // spare (destructor).
+  void DestroySpare();
+  // Set-up calls (Provide, MapRegion, Link) change both cores: they hold
+  // spare_mutex_ (so the spare maker is not inside the spare meanwhile) and
+  // end with this, which has a spare made before the change made again.
+  void SpareSetUpChanged();
   // Turns the pending trap on this thread into a Trap, discards the
   // instance and leaves the frame entered at `outer_depth`.
   [[gnu::noinline, gnu::cold]] Trap TakeTrap(uint32_t export_index, uint32_t outer_depth);
@@ -341,6 +390,7 @@ class Compartment {
   // a hang or slow (a kill or deadline meanwhile leaves its kind pending in
   // the thread's trap_kind). Returns the action decided.
   [[gnu::noinline, gnu::cold]] FaultAction InjectAtCrossing(uint32_t index);
+  Trap MakeTrap(uint32_t export_index, const rf_import_context* core);
 
   // Execution ownership (see "Threads" above). fast_owner_ is the thread
   // that may enter without the mutex: set only while the instance is live,
@@ -372,6 +422,25 @@ class Compartment {
   mutable std::mutex trap_mutex_;             // guards writes of last_trap_
   std::optional<Trap> last_trap_;
   void SetLastTrap(Trap trap);
+
+  // Warm spare (CompartmentOptions::warm_spare; all null/none without).
+  // spare_core_ is a second core, owned, holding the standby instance;
+  // it and core_ trade places at a swap (entry_mutex_ held, nobody inside).
+  // spare_state_ says who may touch spare_core_: while kSpareMaking only
+  // the spare maker (under spare_mutex_); while ready or failed, the
+  // compartment's callers (under entry_mutex_) and set-up calls (under
+  // spare_mutex_). The spare maker's store of ready/failed releases its
+  // work on the core to whoever loads it.
+  enum SpareState : uint32_t { kNoSpare, kSpareMaking, kSpareReady, kSpareFailed };
+  rf_import_context* spare_core_ = nullptr;
+  std::atomic<uint32_t> spare_state_{kNoSpare};  // futex word for WaitForSpare
+  std::atomic<bool> spare_cancelled_{false};     // set by the destructor
+  std::mutex spare_mutex_;  // spare preparation vs. set-up calls
+  std::unique_ptr<internal::SpareJob> spare_job_;
+  // The live core's window still holds a dead instance's pages (with a
+  // spare, they are reset lazily: in the background after a swap, or
+  // before a synchronous restart). Guarded like core_.
+  bool live_window_dirty_ = false;
 };
 
 namespace internal {

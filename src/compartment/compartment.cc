@@ -10,6 +10,7 @@
 #include "ringfence/fault_injection.h"
 #include "ringfence/module.h"
 #include "src/compartment/compartment_core.h"
+#include "src/compartment/spare_maker.h"
 #include "src/gate/fault_handler.h"
 #include "src/gate/futex.h"
 #include "src/gate/process_fence.h"
@@ -76,27 +77,23 @@ Trap KilledTrap(const std::string& module, uint32_t kind) {
   return trap;
 }
 
+}  // namespace
+
+namespace internal {
+
 void DestroyCore(rf_import_context* core) {
   core->~rf_import_context();
   ::operator delete(core, kCoreAlignment);
 }
 
-}  // namespace
-
-StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const Module> module,
-                                                           CompartmentOptions options) {
-  if (module == nullptr) return Status(StatusCode::kInvalidArgument, "no module given");
-  if (options.call_timeout.count() < 0) {
-    return Status(StatusCode::kInvalidArgument, "call_timeout must not be negative");
-  }
-  internal::InitThreadGate();
-  size_t bytes = internal::kInstanceOffset + module->abi().instance_size;
+StatusOr<rf_import_context*> NewCore(const Module& module, const CompartmentOptions& options) {
+  size_t bytes = kInstanceOffset + module.abi().instance_size;
   auto* core = new (::operator new(bytes, kCoreAlignment)) rf_import_context();
-  core->module = module.get();
+  core->module = &module;
   core->owner_id = NextOwnerId();
   core->fault_injector = options.fault_injector.get();
-  core->links.resize(module->descriptor().imports.size());
-  uint64_t limit_pages = options.memory_limit_bytes / internal::WindowReservation::kPageBytes;
+  core->links.resize(module.descriptor().imports.size());
+  uint64_t limit_pages = options.memory_limit_bytes / WindowReservation::kPageBytes;
   // wasm2c keeps a memory's size in 32 bits, so a full 4 GiB (65536 pages)
   // cannot be represented: the largest memory is one page less.
   core->memory_limit_pages = static_cast<uint32_t>(std::min<uint64_t>(limit_pages, 65535));
@@ -105,8 +102,44 @@ StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const
     DestroyCore(core);
     return reserved;
   }
+  return core;
+}
+
+}  // namespace internal
+
+StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const Module> module,
+                                                           CompartmentOptions options) {
+  if (module == nullptr) return Status(StatusCode::kInvalidArgument, "no module given");
+  if (options.call_timeout.count() < 0) {
+    return Status(StatusCode::kInvalidArgument, "call_timeout must not be negative");
+  }
+  internal::InitThreadGate();
+  StatusOr<rf_import_context*> live_core = internal::NewCore(*module, options);
+  if (!live_core.ok()) return live_core.status();
+  rf_import_context* core = *live_core;
+  rf_import_context* spare_core = nullptr;
+  if (options.warm_spare) {
+    StatusOr<rf_import_context*> spare = internal::NewCore(*module, options);
+    if (!spare.ok()) {
+      internal::DestroyCore(core);
+      return spare.status();
+    }
+    spare_core = *spare;
+  }
   std::unique_ptr<Compartment> compartment(new Compartment(std::move(module), core, options));
+  if (spare_core != nullptr) {
+    // Owned from here on: the destructor frees it.
+    compartment->spare_core_ = spare_core;
+    spare_core->compartment = compartment.get();
+    compartment->spare_job_ = std::make_unique<internal::SpareJob>();
+    compartment->spare_job_->run = [](void* target) {
+      static_cast<Compartment*>(target)->PrepareSpare();
+    };
+    compartment->spare_job_->target = compartment.get();
+    compartment->spare_state_.store(kSpareFailed);  // nothing made yet
+  }
   RF_RETURN_IF_ERROR(compartment->Instantiate());
+  if (spare_core != nullptr) compartment->RemakeSpare();
   return compartment;
 }
 
@@ -125,20 +158,42 @@ Compartment::Compartment(std::shared_ptr<const Module> module, rf_import_context
 Compartment::~Compartment() {
   RF_CHECK(depth_.load() == 0);  // no thread may be inside
   internal::DisarmWatchdog(kill_retry_.get());
+  DestroySpare();
   if (live_instance_ != nullptr) DiscardInstance();
-  DestroyCore(core_);
+  internal::DestroyCore(core_);
+}
+
+bool Compartment::InstantiateCore(rf_import_context* core, Trap* trap) {
+  rf_thread* thread = internal::CurrentThread();
+  const rf_module_abi& abi = module_->abi();
+  void* instance = internal::InstanceOfCore(core);
+  std::memset(instance, 0, abi.instance_size);
+  core->memory_refused = false;
+  core->last_call_status = RF_CALL_OK;
+  abi.instantiate(thread, instance, core);
+  if (thread->trap_kind == RF_TRAP_NONE) return true;
+  *trap = MakeTrap(UINT32_MAX, core);
+  ReleaseCore(core);
+  core->window.DropPages();
+  return false;
+}
+
+void Compartment::ReleaseCore(rf_import_context* core) {
+  module_->abi().free_instance(internal::InstanceOfCore(core));
+  // Newest handle first; locks the instance held pass on marked owner died.
+  core->handles.ReleaseAll(core->owner_id);
+  internal::FlushPendingOutput(core);
+  core->memory = nullptr;
 }
 
 Status Compartment::Instantiate() {
-  rf_thread* thread = internal::CurrentThread();
-  const rf_module_abi& abi = module_->abi();
-  std::memset(instance_, 0, abi.instance_size);
-  core_->memory_refused = false;
-  core_->last_call_status = RF_CALL_OK;
-  abi.instantiate(thread, instance_, core_);
-  if (thread->trap_kind != RF_TRAP_NONE) {
-    Trap trap = MakeTrap(UINT32_MAX);
-    DiscardInstance();
+  if (live_window_dirty_) {
+    core_->window.DropPages();
+    live_window_dirty_ = false;
+  }
+  Trap trap;
+  if (!InstantiateCore(core_, &trap)) {
+    live_instance_ = nullptr;
     SetLastTrap(trap);
     return Status(StatusCode::kInstantiateFailed,
                   fmt::format("module {} trapped while starting: {}", module_->name(),
@@ -152,12 +207,14 @@ Status Compartment::Instantiate() {
 }
 
 void Compartment::DiscardInstance() {
-  module_->abi().free_instance(instance_);
-  // Newest handle first; locks the instance held pass on marked owner died.
-  core_->handles.ReleaseAll(core_->owner_id);
-  internal::FlushPendingOutput(core_);
-  core_->memory = nullptr;
-  core_->window.DropPages();
+  ReleaseCore(core_);
+  // With a warm spare the window is reset off the call path: in the
+  // background once the spare has taken over, or before a restart here.
+  if (options_.warm_spare) {
+    live_window_dirty_ = true;
+  } else {
+    core_->window.DropPages();
+  }
   live_instance_ = nullptr;
   live_serial_.store(0, std::memory_order_release);
 }
@@ -395,23 +452,31 @@ Status Compartment::Restart() {
 }
 
 Status Compartment::StartInstance(std::unique_lock<std::mutex>& lock) {
+  if (SwapInSpare()) return Status::Ok();
   depth_.store(1, std::memory_order_relaxed);
   lock.unlock();
   Status started = Instantiate();
   lock.lock();
   depth_.store(0, std::memory_order_release);
+  // A spare whose start-up trapped is tried again, after this start-up so
+  // the two do not compete.
+  if (options_.warm_spare && spare_state_.load(std::memory_order_acquire) == kSpareFailed) {
+    RemakeSpare();
+  }
   return started;
 }
 
-Trap Compartment::MakeTrap(uint32_t export_index) {
+Trap Compartment::MakeTrap(uint32_t export_index) { return MakeTrap(export_index, core_); }
+
+Trap Compartment::MakeTrap(uint32_t export_index, const rf_import_context* core) {
   rf_thread& thread = internal::t_thread_gate.thread;
   Trap trap;
   trap.kind = TrapKindOf(thread.trap_kind);
   trap.module = module_->name();
   trap.export_name = export_index == UINT32_MAX ? "<start>" : module_->descriptor().exports[export_index].name;
   trap.function = module_->FunctionAt(thread.trap_pc);
-  if (thread.fault_address != 0 && core_->window.Contains(thread.fault_address)) {
-    trap.offset = thread.fault_address - reinterpret_cast<uintptr_t>(core_->window.base());
+  if (thread.fault_address != 0 && core->window.Contains(thread.fault_address)) {
+    trap.offset = thread.fault_address - reinterpret_cast<uintptr_t>(core->window.base());
   }
   trap.exit_code = thread.exit_code;
   // The module side cannot tell where its code ends: keep the leading run
@@ -422,8 +487,8 @@ Trap Compartment::MakeTrap(uint32_t export_index) {
     trap.backtrace.push_back(name.empty() ? "?" : std::move(name));
   }
   thread.backtrace_depth = 0;
-  if (core_->memory_refused) {
-    trap.memory_limit_refused = uint64_t{core_->memory_limit_pages} * internal::WindowReservation::kPageBytes;
+  if (core->memory_refused) {
+    trap.memory_limit_refused = uint64_t{core->memory_limit_pages} * internal::WindowReservation::kPageBytes;
   }
   thread.trap_kind = RF_TRAP_NONE;
   thread.trap_pc = 0;

@@ -19,11 +19,13 @@
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
 #include "ringfence/result.h"
+#include "ringfence/status.h"
 #include "src/services/handle_table.h"
 #include "src/wasm/window_reservation.h"
 
 namespace ringfence {
 class Compartment;
+struct CompartmentOptions;
 class FaultInjector;
 }
 
@@ -91,6 +93,13 @@ inline uint8_t* WindowRange(const rf_import_context* core, uint64_t offset, uint
   if (memory == nullptr || offset > memory->size || length > memory->size - offset) return nullptr;
   return memory->data + offset;
 }
+
+// A core for `module` with its window reserved and a fresh lock-owner id;
+// no instance yet. kResourceExhausted if no address space is left.
+StatusOr<rf_import_context*> NewCore(const Module& module, const CompartmentOptions& options);
+// Frees a core made by NewCore (unmapping its window); its instance, if
+// any, must have been released.
+void DestroyCore(rf_import_context* core);
 
 // Blocking host services end with this: if the compartment was killed
 // meanwhile, or the call's deadline passed, the thread unwinds to the gate

@@ -52,8 +52,13 @@ Status Compartment::LinkTo(std::string_view import_module, std::string_view impo
     return Status(StatusCode::kUnavailable,
                   fmt::format("cannot link module {} while a thread is inside it", module_->name()));
   }
-  core_->links[static_cast<size_t>(import - imports.begin())] = {target.object, target.call,
-                                                                   *export_index};
+  size_t slot = static_cast<size_t>(import - imports.begin());
+  internal::LinkedImport link{target.object, target.call, *export_index};
+  // The spare maker may be running the spare's start-up, which may call links.
+  std::lock_guard spare_lock(spare_mutex_);
+  if (spare_core_ != nullptr) spare_core_->links[slot] = link;
+  core_->links[slot] = link;
+  SpareSetUpChanged();
   return Status::Ok();
 }
 

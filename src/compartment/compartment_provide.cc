@@ -24,7 +24,11 @@ Status Compartment::Provide(std::string name, std::shared_ptr<Lock> lock) {
   if (lock == nullptr) {
     return Status(StatusCode::kInvalidArgument, "Provide: no lock given for '" + name + "'");
   }
+  // The spare maker may be running the spare's start-up, which reads them.
+  std::lock_guard spare_lock(spare_mutex_);
+  if (spare_core_ != nullptr) spare_core_->provided.emplace(name, lock);
   core_->provided.emplace(std::move(name), std::move(lock));
+  SpareSetUpChanged();
   return Status::Ok();
 }
 

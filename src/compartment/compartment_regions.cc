@@ -7,6 +7,8 @@
 //
 // No thread may be inside the compartment meanwhile: core_->provided is read
 // by rf_region_open / rf_lock_open on the thread inside, without a lock.
+// With a warm spare, both windows get the mapping (spare_mutex_ keeps the
+// spare maker out of the spare meanwhile).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,9 +63,17 @@ Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, 
     }
   }
 
+  // A warm spare's window gets the same mapping at the same offset, so the
+  // instance that takes over finds the region where the dead one had it.
+  std::lock_guard spare_lock(spare_mutex_);
+  if (spare_core_ != nullptr) {
+    RF_RETURN_IF_ERROR(region->MapAt(spare_core_->window.base() + offset));
+  }
   RF_RETURN_IF_ERROR(region->MapAt(core_->window.base() + offset));
-  core_->provided.emplace(std::move(name),
-                          std::make_shared<internal::RegionMapping>(std::move(region), offset));
+  auto mapping = std::make_shared<internal::RegionMapping>(std::move(region), offset);
+  if (spare_core_ != nullptr) spare_core_->provided.emplace(name, mapping);
+  core_->provided.emplace(std::move(name), std::move(mapping));
+  SpareSetUpChanged();
   return Status::Ok();
 }
 

@@ -104,7 +104,7 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
 
   ModuleOptions module_options;
   module_options.compartment.call_timeout = std::chrono::milliseconds(20);
-  // WARM_SPARE_PENDING
+  module_options.compartment.warm_spare = true;
   module_options.intensity = {100'000, std::chrono::seconds(1)};
   module_options.backoff = {std::chrono::microseconds(50), 2.0, std::chrono::milliseconds(1)};
   SupervisedModule* added[2];
