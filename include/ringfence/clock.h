@@ -23,6 +23,9 @@ class Clock {
 // The steady (monotonic) clock, with real sleeps. A process-wide instance.
 Clock& SystemClock();
 
+// Wall-clock time, ns since the Unix epoch (for reports, not for intervals).
+uint64_t UnixTimeNs();
+
 // A clock that moves only when told: SleepUntilNs advances it to the wake
 // time at once (a sleeping thread never waits), Advance moves it forward.
 // For tests and reproducible simulations.

@@ -25,6 +25,12 @@ Clock& SystemClock() {
   return clock;
 }
 
+uint64_t UnixTimeNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 void ManualClock::SleepUntilNs(uint64_t ns) {
   uint64_t now = now_.load();
   while (now < ns && !now_.compare_exchange_weak(now, ns)) {

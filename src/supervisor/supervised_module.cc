@@ -15,12 +15,6 @@
 namespace ringfence {
 namespace {
 
-uint64_t WallClockNs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 // A trap for a death no call saw (an idle kill, a failed start-up without
 // a recorded trap).
 Trap DeathWithoutTrap(const Compartment& compartment) {
@@ -318,7 +312,7 @@ void SupervisedModule::Remember(uint32_t export_index, uint64_t duration_ns, std
   RecentCall& call = recent_[recent_next_ % recent_.size()];
   call.export_name = compartment_->module().descriptor().exports[export_index].name;
   call.duration_ns = duration_ns;
-  call.start_unix_ns = WallClockNs() - duration_ns;
+  call.start_unix_ns = UnixTimeNs() - duration_ns;
   call.outcome = std::move(outcome);
   ++recent_next_;
 }

@@ -14,12 +14,6 @@
 namespace ringfence {
 namespace {
 
-uint64_t WallClockNs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 std::string Millis(std::chrono::nanoseconds duration) {
   return fmt::format("{:g} ms", static_cast<double>(duration.count()) / 1e6);
 }
@@ -218,7 +212,7 @@ bool Supervisor::HandleDeathLocked(SupervisedModule& module, uint64_t incarnatio
   if (shutting_down_) action += "; host shutdown: " + shutdown_reason_;
   changed_.notify_all();
 
-  report->time_unix_ns = WallClockNs();
+  report->time_unix_ns = UnixTimeNs();
   report->module = module.name_;
   report->compartment = fmt::format("{}#{}", module.name_, incarnation);
   report->trap = trap;
