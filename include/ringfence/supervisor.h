@@ -219,7 +219,7 @@ class SupervisedModule {
 
   // State-setting calls run one at a time, so the journal records them in
   // the order they ran; journal_mutex_ guards the journal itself.
-  std::mutex state_calls_mutex_;
+  std::timed_mutex state_calls_mutex_;
   mutable std::mutex journal_mutex_;
   std::unique_ptr<internal::Journal> journal_;
 

@@ -92,9 +92,18 @@ Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, cons
     Status admitted = Admit(deadline, &incarnation, &instance);
     if (!admitted.ok()) return fail(admitted);
 
-    std::unique_lock<std::mutex> state_call;
+    std::unique_lock<std::timed_mutex> state_call;
     if (call_class == CallClass::kStateSetting) {
-      state_call = std::unique_lock(state_calls_mutex_);
+      state_call = std::unique_lock(state_calls_mutex_, std::defer_lock);
+      if (deadline == 0) {
+        state_call.lock();
+      } else if (!state_call.try_lock_until(std::chrono::steady_clock::time_point(
+                     std::chrono::nanoseconds(static_cast<int64_t>(deadline))))) {
+        return fail(Status(StatusCode::kDeadlineExceeded,
+                           fmt::format("{}.{}: another state-setting call of the module was still "
+                                       "running at this call's deadline",
+                                       name_, info.name)));
+      }
       std::lock_guard lock(journal_mutex_);
       if (!journal_->HasRoomFor(export_index, key)) {
         return fail(Status(StatusCode::kResourceExhausted,
