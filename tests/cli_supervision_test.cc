@@ -62,6 +62,13 @@ TEST(CliSupervisionTest, DemoRefusesABadStorm) {
   EXPECT_THAT(result.err, AllOf(StartsWith("ringfence demo: error: --storm"), HasSubstr("trap")));
 }
 
+TEST(CliSupervisionTest, DemoRefusesAnUnwritableMetricsFileBeforeRunning) {
+  CliResult result = RunCli({"demo", "--metrics", "/nonexistent-dir/m.txt", "--duration", "60"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << result;
+  EXPECT_THAT(result.err, HasSubstr("--metrics: cannot write /nonexistent-dir/m.txt"));
+  EXPECT_EQ(result.out, "") << "refused before the run";
+}
+
 TEST(CliSupervisionTest, CallReportWritesOneJsonLinePerTrap) {
   TempDir dir;
   std::string report = dir.Path("report.jsonl");

@@ -74,6 +74,10 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   if (!plan.ok()) return Fail("--storm", plan.status());
   stack->injector = std::make_shared<FaultInjector>(*plan);
   stack->injector->set_enabled(false);
+  if (!options.metrics_path.empty() && !std::ofstream(options.metrics_path)) {
+    return Status(StatusCode::kIoError,
+                  fmt::format("--metrics: cannot write {}", options.metrics_path));
+  }
   if (!options.report_path.empty()) {
     StatusOr<std::unique_ptr<CrashReportFile>> file = CrashReportFile::Open(options.report_path);
     if (!file.ok()) return file.status();
