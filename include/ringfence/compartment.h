@@ -128,6 +128,28 @@ T FromSlot(uint64_t slot) {
   else return std::bit_cast<T>(slot);
 }
 
+// Arguments to 64-bit slots, each converted to its parameter's type first.
+template <typename Sig> struct SlotPacker;
+template <typename R, typename... A>
+struct SlotPacker<R(A...)> {
+  static void Pack(uint64_t* slots, A... args) {
+    size_t next = 0;
+    ((slots[next++] = ToSlot(args)), ...);
+  }
+};
+
+// A slot call's outcome as the typed result R.
+template <typename R>
+Result<R> FromSlotResult(const Result<uint64_t>& result) {
+  if (result.trapped()) return result.trap();
+  if (result.failed()) return result.status();
+  if constexpr (std::is_void_v<R>) {
+    return Result<void>();
+  } else {
+    return FromSlot<R>(result.value());
+  }
+}
+
 template <typename Sig> struct SignatureOf;
 template <typename R, typename... A>
 struct SignatureOf<R(A...)> {
@@ -519,16 +541,8 @@ Result<R> TypedExport<R(A...)>::SlowCall(A... args) const {
   internal::CurrentThread()->inline_unwind = internal::UnwindInlineFrame;
 #endif
   uint64_t slots[sizeof...(A) + 1] = {};
-  size_t next = 0;
-  ((slots[next++] = internal::ToSlot(args)), ...);
-  Result<uint64_t> result = compartment_->CallSlots(index_, slots);
-  if (result.trapped()) return result.trap();
-  if (result.failed()) return result.status();
-  if constexpr (std::is_void_v<R>) {
-    return Result<void>();
-  } else {
-    return internal::FromSlot<R>(result.value());
-  }
+  internal::SlotPacker<R(A...)>::Pack(slots, args...);
+  return internal::FromSlotResult<R>(compartment_->CallSlots(index_, slots));
 }
 
 }  // namespace ringfence

@@ -63,16 +63,6 @@
 namespace ringfence {
 
 namespace internal {
-// Arguments to 64-bit slots, each converted to its parameter's type first.
-template <typename Sig> struct SlotPacker;
-template <typename R, typename... A>
-struct SlotPacker<R(A...)> {
-  static void Pack(uint64_t* slots, A... args) {
-    size_t next = 0;
-    ((slots[next++] = ToSlot(args)), ...);
-  }
-};
-
 class Journal;
 class RestartHistory;
 struct GroupNode;
@@ -329,13 +319,7 @@ Result<typename internal::SignatureOf<Sig>::Return> SupervisedModule::CallWith(
   }
   uint64_t slots[sizeof...(Args) + 1] = {};
   internal::SlotPacker<Sig>::Pack(slots, args...);
-  Result<uint64_t> result = CallSlots(*index, slots, options);
-  if (result.failed()) return result.status();
-  if constexpr (std::is_void_v<R>) {
-    return Result<void>();
-  } else {
-    return internal::FromSlot<R>(result.value());
-  }
+  return internal::FromSlotResult<R>(CallSlots(*index, slots, options));
 }
 
 }  // namespace ringfence

@@ -59,7 +59,6 @@ struct Stack {
   SupervisedModule* fs = nullptr;
   std::shared_ptr<Region> disk_region;
   volatile disk* device = nullptr;
-  std::atomic<uint64_t> crash_reports{0};
   std::unique_ptr<CrashReportFile> report_file;
 };
 
@@ -89,7 +88,6 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   supervision.fault_injector = stack->injector;
   supervision.root.intensity = {1'000'000, std::chrono::seconds(1)};
   supervision.on_crash = [stack](const CrashReport& report) {
-    stack->crash_reports.fetch_add(1, std::memory_order_relaxed);
     if (stack->report_file) stack->report_file->Write(report);
   };
   StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(supervision);
