@@ -47,6 +47,23 @@ struct MemoryInfo {
   uint32_t max_pages = 0;      // declared maximum (65536 if none)
 };
 
+// Where a module's code runs (Compartment::Create, CompartmentOptions::isolation).
+enum class Isolation {
+  kWasm,     // built to wasm32, translated to native code, run in the host's
+             // process inside a 4 GiB window (`ringfence build`)
+  kProcess,  // built natively, run in a sandboxed worker process
+             // (`ringfence build --native`)
+};
+// "wasm" or "process".
+std::string_view IsolationName(Isolation isolation);
+
+// A function of a natively built module: its entry's offset from the start
+// of the module's shared object, and its (linker) name.
+struct NativeFunction {
+  uint64_t offset = 0;
+  std::string name;
+};
+
 // What a module file says about itself.
 struct ModuleDescriptor {
   std::string name;
@@ -57,6 +74,12 @@ struct ModuleDescriptor {
   std::optional<MemoryInfo> memory;
   uint32_t function_count = 0;
   std::string built_by;
+  // The backend the code was built for. A process module's code is a
+  // native shared object that only a worker process loads.
+  Isolation isolation = Isolation::kWasm;
+  // Process modules: the shared object's functions, sorted by offset (for
+  // naming the functions in a crashed worker's backtrace).
+  std::vector<NativeFunction> native_functions;
 
   std::string ToJson(int indent = -1) const;
   static StatusOr<ModuleDescriptor> FromJson(std::string_view json);

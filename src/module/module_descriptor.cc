@@ -63,6 +63,10 @@ Status ReadSignature(const json& object, Signature* out) {
 
 }  // namespace
 
+std::string_view IsolationName(Isolation isolation) {
+  return isolation == Isolation::kProcess ? "process" : "wasm";
+}
+
 std::string ModuleDescriptor::ToJson(int indent) const {
   json exports_json = json::array();
   for (const ExportInfo& info : exports) {
@@ -87,6 +91,14 @@ std::string ModuleDescriptor::ToJson(int indent) const {
       {"function_count", function_count},
       {"built_by", built_by},
   };
+  document["isolation"] = IsolationName(isolation);
+  if (isolation == Isolation::kProcess) {
+    json functions = json::array();
+    for (const NativeFunction& function : native_functions) {
+      functions.push_back(json{{"offset", function.offset}, {"name", function.name}});
+    }
+    document["native_functions"] = functions;
+  }
   document["memory"] = memory ? json{{"initial_pages", memory->initial_pages},
                                      {"max_pages", memory->max_pages}}
                               : json(nullptr);
@@ -124,6 +136,32 @@ StatusOr<ModuleDescriptor> ModuleDescriptor::FromJson(std::string_view text) {
         RF_RETURN_IF_ERROR(ReadString(item, "module", &module));
         descriptor.imports.push_back({std::move(module), std::move(name), std::move(signature)});
       }
+    }
+  }
+  // Files from before the process backend have no "isolation": wasm.
+  if (document.contains("isolation")) {
+    std::string isolation;
+    RF_RETURN_IF_ERROR(ReadString(document, "isolation", &isolation));
+    if (isolation == "process") {
+      descriptor.isolation = Isolation::kProcess;
+    } else if (isolation != "wasm") {
+      return Bad("'isolation' must be \"wasm\" or \"process\"");
+    }
+  }
+  if (descriptor.isolation == Isolation::kProcess) {
+    auto functions = document.find("native_functions");
+    if (functions == document.end() || !functions->is_array()) {
+      return Bad("a process module needs a 'native_functions' array");
+    }
+    for (const json& item : *functions) {
+      auto offset = item.is_object() ? item.find("offset") : item.end();
+      if (offset == item.end() || !offset->is_number_unsigned()) {
+        return Bad("'native_functions' entries need an unsigned 'offset'");
+      }
+      NativeFunction function;
+      function.offset = offset->get<uint64_t>();
+      RF_RETURN_IF_ERROR(ReadString(item, "name", &function.name));
+      descriptor.native_functions.push_back(std::move(function));
     }
   }
   auto memory = document.find("memory");
