@@ -86,6 +86,12 @@ struct CompartmentOptions {
   // Set-up (Provide, MapRegion, Link) applies to both instances; a spare
   // made before a set-up call is made again after it.
   bool warm_spare = false;
+  // The backend the caller expects (none: whichever the module was built
+  // for). Create fails with kInvalidArgument if the module was built for
+  // the other one. With the process backend the instance is a sandboxed
+  // worker process (docs/process-backend.md); the warm spare is then a
+  // pre-started worker.
+  std::optional<Isolation> isolation;
 };
 
 class Compartment;
@@ -412,7 +418,7 @@ class Compartment {
   // a hang or slow (a kill or deadline meanwhile leaves its kind pending in
   // the thread's trap_kind). Returns the action decided.
   [[gnu::noinline, gnu::cold]] FaultAction InjectAtCrossing(uint32_t index);
-  Trap MakeTrap(uint32_t export_index, const rf_import_context* core);
+  Trap MakeTrap(uint32_t export_index, rf_import_context* core);
 
   // Execution ownership (see "Threads" above). fast_owner_ is the thread
   // that may enter without the mutex: set only while the instance is live,

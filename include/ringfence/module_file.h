@@ -28,6 +28,7 @@
 #include "ringfence/value.h"
 
 struct rf_module_abi;
+struct rf_export;
 
 namespace ringfence {
 
@@ -106,8 +107,15 @@ class Module {
   // The call class the module declares for export `index` (call_class.h).
   const ExportCallClass& call_class(uint32_t index) const { return call_classes_[index]; }
 
-  // Internal: used by compartments and the fault handler.
+  Isolation isolation() const { return descriptor_.isolation; }
+
+  // Internal: used by compartments and the fault handler. For a process
+  // module the host makes this table itself (process_instance.h).
   const rf_module_abi& abi() const { return *abi_; }
+  // Internal, process modules: the native code, as a memfd worker processes
+  // load it from, and its size.
+  int native_code_fd() const { return code_fd_; }
+  uint64_t native_code_size() const { return native_code_size_; }
   bool ContainsCode(uintptr_t pc) const { return pc >= code_begin_ && pc < code_end_; }
   // Name of the module function containing `pc` (demangled where it is a
   // C++ name), or "" if unknown.
@@ -118,6 +126,9 @@ class Module {
 
  private:
   Module() = default;
+  // Keeps a process module's native code for worker processes (no code is
+  // mapped into the host) and makes its rf_module_abi.
+  Status LoadNative(std::span<const uint8_t> code, const std::string& origin);
 
   ModuleDescriptor descriptor_;
   std::vector<ExportCallClass> call_classes_;  // per export
@@ -128,6 +139,10 @@ class Module {
   uintptr_t code_end_ = 0;
   // Module function entry addresses, sorted, and their names.
   std::vector<std::pair<uintptr_t, const char*>> functions_;
+  // Process modules: the table abi_ points to, and its exports.
+  std::unique_ptr<rf_module_abi> process_abi_;
+  std::vector<rf_export> process_exports_;
+  uint64_t native_code_size_ = 0;
 };
 
 }  // namespace ringfence

@@ -79,6 +79,8 @@ class Region {
   // owned by the caller (inside a compartment's window). kResourceExhausted
   // if the kernel refuses.
   Status MapAt(uint8_t* address) const;
+  // Internal (process backend): the memfd, which worker processes map.
+  int fd() const { return fd_; }
 
  private:
   Region(int fd, uint8_t* host_view, uint64_t size)

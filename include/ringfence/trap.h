@@ -30,11 +30,16 @@ enum class TrapKind {
   kTimeout,               // the call's deadline passed (watchdog preemption)
   kKilled,                // the host killed the compartment (Compartment::Kill)
   kInjected,              // a fault injected on purpose (fault_injection.h)
+  // Process backend: the worker process died of ...
+  kSignal,                // a fatal signal no kind above describes; see signal
+  kSyscallDenied,         // a system call its sandbox denies; see syscall
+  kProtocolViolation,     // garbage on the channel; see detail
+  kWorkerFailed,          // the worker could not start or vanished; see detail
 };
 
 // Number of TrapKind values (they run from 0 to kTrapKindCount - 1): for
 // tables indexed by kind.
-inline constexpr size_t kTrapKindCount = static_cast<size_t>(TrapKind::kInjected) + 1;
+inline constexpr size_t kTrapKindCount = static_cast<size_t>(TrapKind::kWorkerFailed) + 1;
 
 // Stable lower-case name, e.g. "out-of-bounds", "divide-by-zero".
 std::string_view TrapKindName(TrapKind kind);
@@ -62,6 +67,12 @@ struct Trap {
   // do not appear; code outside the module's own functions (ringfence's
   // runtime in the module file) is named after the function before it.
   std::vector<std::string> backtrace;
+  // Process backend: the signal that ended the worker (0 if none), the
+  // system call its sandbox denied ("" if none; a name such as "openat"),
+  // and what went wrong in words where the kind alone does not say.
+  int signal = 0;
+  std::string syscall;
+  std::string detail;
 
   // One line for people: "trap: divide-by-zero in calc.divide (function
   // div_impl)". Starts with "trap:".

@@ -19,6 +19,10 @@ std::string_view TrapKindName(TrapKind kind) {
     case TrapKind::kTimeout: return "timeout";
     case TrapKind::kKilled: return "killed";
     case TrapKind::kInjected: return "injected";
+    case TrapKind::kSignal: return "signal";
+    case TrapKind::kSyscallDenied: return "syscall-denied";
+    case TrapKind::kProtocolViolation: return "protocol-violation";
+    case TrapKind::kWorkerFailed: return "worker-failed";
   }
   return "unknown";
 }
@@ -26,6 +30,11 @@ std::string_view TrapKindName(TrapKind kind) {
 std::string Trap::ToString() const {
   std::string text = fmt::format("trap: {}", TrapKindName(kind));
   if (kind == TrapKind::kExit) text += fmt::format(" (code {})", exit_code);
+  if (!syscall.empty()) {
+    text += fmt::format(" ({})", syscall);
+  } else if (signal != 0) {
+    text += fmt::format(" (signal {})", signal);
+  }
   text += fmt::format(" in {}", module);
   if (!export_name.empty()) text += fmt::format(".{}", export_name);
   if (!function.empty()) text += fmt::format(" (function {})", function);
@@ -34,6 +43,7 @@ std::string Trap::ToString() const {
     text += fmt::format(" after memory growth was refused at the {} MiB limit",
                         *memory_limit_refused >> 20);
   }
+  if (!detail.empty()) text += fmt::format(": {}", detail);
   return text;
 }
 

@@ -15,6 +15,7 @@
 #include "src/gate/futex.h"
 #include "src/gate/process_fence.h"
 #include "src/gate/watchdog.h"
+#include "src/process/process_instance.h"
 #include "src/services/services.h"
 
 namespace ringfence {
@@ -37,6 +38,10 @@ TrapKind TrapKindOf(uint32_t code) {
     case RF_TRAP_TIMEOUT: return TrapKind::kTimeout;
     case RF_TRAP_KILLED: return TrapKind::kKilled;
     case RF_TRAP_INJECTED: return TrapKind::kInjected;
+    case RF_TRAP_SIGNAL: return TrapKind::kSignal;
+    case RF_TRAP_SYSCALL: return TrapKind::kSyscallDenied;
+    case RF_TRAP_PROTOCOL: return TrapKind::kProtocolViolation;
+    case RF_TRAP_WORKER: return TrapKind::kWorkerFailed;
   }
   return TrapKind::kUnreachable;
 }
@@ -112,6 +117,16 @@ StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const
   if (module == nullptr) return Status(StatusCode::kInvalidArgument, "no module given");
   if (options.call_timeout.count() < 0) {
     return Status(StatusCode::kInvalidArgument, "call_timeout must not be negative");
+  }
+  if (options.isolation && *options.isolation != module->isolation()) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("module {} was built for the {} backend, not {}: {}", module->name(),
+                              IsolationName(module->isolation()),
+                              IsolationName(*options.isolation),
+                              module->isolation() == Isolation::kProcess
+                                  ? "build it without --native to run it as wasm"
+                                  : "build it with `ringfence build --native` to run it in a "
+                                    "worker process"));
   }
   internal::InitThreadGate();
   StatusOr<rf_import_context*> live_core = internal::NewCore(*module, options);
@@ -296,8 +311,10 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
   depth_.store(depth + 1, std::memory_order_relaxed);
   *outer_depth = depth;
   // The fast path skips CallSlots, where faults are injected.
+  // (Process modules have no code in this process: never.)
   if (waiters_ == 0 && options_.call_timeout.count() == 0 && gate.deadline_ns == 0 &&
-      options_.fault_injector == nullptr && internal::ProcessFenceAvailable()) {
+      options_.fault_injector == nullptr && module_->isolation() == Isolation::kWasm &&
+      internal::ProcessFenceAvailable()) {
     fast_owner_.store(&gate, std::memory_order_relaxed);
   }
   return Status::Ok();
@@ -354,7 +371,11 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
   FaultAction fault = FaultAction::kNone;
   if (core_->fault_injector != nullptr) [[unlikely]] fault = InjectAtCrossing(index);
   if (thread->trap_kind == RF_TRAP_NONE) {
-    module_->abi().exports[index].call(thread, live_instance_, args, &result);
+    if (module_->isolation() == Isolation::kProcess) {
+      internal::ProcessCall(core_, index, args, &result);
+    } else {
+      module_->abi().exports[index].call(thread, live_instance_, args, &result);
+    }
     // An injected trap: the export ran (its side effects stay), the reply
     // is lost with the instance. If the export trapped by itself, that trap
     // stands and the injected one never happened.
@@ -468,7 +489,7 @@ Status Compartment::StartInstance(std::unique_lock<std::mutex>& lock) {
 
 Trap Compartment::MakeTrap(uint32_t export_index) { return MakeTrap(export_index, core_); }
 
-Trap Compartment::MakeTrap(uint32_t export_index, const rf_import_context* core) {
+Trap Compartment::MakeTrap(uint32_t export_index, rf_import_context* core) {
   rf_thread& thread = internal::t_thread_gate.thread;
   Trap trap;
   trap.kind = TrapKindOf(thread.trap_kind);
@@ -490,6 +511,12 @@ Trap Compartment::MakeTrap(uint32_t export_index, const rf_import_context* core)
   if (core->memory_refused) {
     trap.memory_limit_refused = uint64_t{core->memory_limit_pages} * internal::WindowReservation::kPageBytes;
   }
+  trap.signal = core->worker_signal;
+  trap.syscall = std::move(core->worker_syscall);
+  trap.detail = std::move(core->worker_detail);
+  core->worker_signal = 0;
+  core->worker_syscall.clear();
+  core->worker_detail.clear();
   thread.trap_kind = RF_TRAP_NONE;
   thread.trap_pc = 0;
   thread.fault_address = 0;
@@ -580,6 +607,9 @@ Result<std::optional<Value>> Compartment::CallDynamic(std::string_view name,
 }
 
 const wasm_rt_memory_t* Compartment::memory() const {
+  // A process module's memory is its worker's own; the core's "memory" is
+  // only the channel's payload area.
+  if (module_->isolation() == Isolation::kProcess) return nullptr;
   return live_instance_ != nullptr ? core_->memory : nullptr;
 }
 

@@ -73,6 +73,13 @@ struct rf_import_context {
   // compartment. Blocking services wait on this word too, so setting it
   // (then FutexWake) ends their wait. Cleared once no frame is left inside.
   std::atomic<uint32_t> kill_kind{0};
+
+  // Process backend: how the worker ended, for the Trap being made (the
+  // rest - kind, code addresses, exit code - is in the thread's rf_thread).
+  // Set by the thread inside; cleared when the Trap is made.
+  int32_t worker_signal = 0;
+  std::string worker_syscall;
+  std::string worker_detail;
 };
 
 namespace ringfence::internal {

@@ -74,6 +74,15 @@ Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, 
   if (spare_core_ != nullptr) spare_core_->provided.emplace(name, mapping);
   core_->provided.emplace(std::move(name), std::move(mapping));
   SpareSetUpChanged();
+  // A worker process maps regions when it starts: a live one is replaced
+  // by one that has the new region (a set-up step, not a restart).
+  if (module_->isolation() == Isolation::kProcess && live_instance_ != nullptr) {
+    DiscardInstance();
+    uint64_t restarts = restart_count_;
+    Status started = Instantiate();
+    restart_count_ = restarts;
+    RF_RETURN_IF_ERROR(started);
+  }
   return Status::Ok();
 }
 

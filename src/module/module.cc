@@ -17,6 +17,7 @@
 #include "ringfence/module_file.h"
 #include "src/module/call_classes.h"
 #include "src/module/module_file_format.h"
+#include "src/process/process_instance.h"
 #include "src/services/host_imports.h"
 #include "src/wasm/host_api.h"
 
@@ -81,13 +82,10 @@ Status CheckExportsMatch(const ModuleDescriptor& descriptor, const rf_module_abi
   return Status::Ok();
 }
 
-// Maps the shared object from memory (no temporary file to clean up). The
-// memfd stays open while the library is loaded: the dynamic loader knows a
-// library by its path, and a closed descriptor's number - hence the path -
-// would be reused for the next module.
-StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& name,
-                            const std::string& origin, int* fd_out) {
-  int fd = memfd_create(("ringfence:" + name).c_str(), MFD_CLOEXEC);
+// Copies `code` into a new sealed memfd. kLoadFailed if the kernel refuses.
+StatusOr<int> StageCode(std::span<const uint8_t> code, const std::string& name,
+                        const std::string& origin, unsigned flags) {
+  int fd = memfd_create(("ringfence:" + name).c_str(), MFD_CLOEXEC | flags);
   if (fd < 0) {
     return Status(StatusCode::kLoadFailed,
                   fmt::format("{}: memfd_create failed: {}", origin, std::strerror(errno)));
@@ -102,6 +100,18 @@ StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& na
     }
     written += static_cast<size_t>(n);
   }
+  return fd;
+}
+
+// Maps the shared object from memory (no temporary file to clean up). The
+// memfd stays open while the library is loaded: the dynamic loader knows a
+// library by its path, and a closed descriptor's number - hence the path -
+// would be reused for the next module.
+StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& name,
+                            const std::string& origin, int* fd_out) {
+  StatusOr<int> staged = StageCode(code, name, origin, 0);
+  if (!staged.ok()) return staged.status();
+  int fd = *staged;
   std::string path = fmt::format("/proc/self/fd/{}", fd);
   void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
@@ -163,6 +173,10 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
       internal::ParseCallClasses(module->descriptor_, origin);
   if (!classes.ok()) return classes.status();
   module->call_classes_ = std::move(classes).value();
+  if (module->descriptor_.isolation == Isolation::kProcess) {
+    RF_RETURN_IF_ERROR(module->LoadNative(parts->code, origin));
+    return std::shared_ptr<const Module>(std::move(module));
+  }
   StatusOr<void*> library = OpenLibrary(parts->code, module->descriptor_.name, origin, &module->code_fd_);
   if (!library.ok()) return library.status();
   module->library_ = *library;
@@ -199,6 +213,31 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
   }
   std::sort(module->functions_.begin(), module->functions_.end());
   return std::shared_ptr<const Module>(std::move(module));
+}
+
+Status Module::LoadNative(std::span<const uint8_t> code, const std::string& origin) {
+  // Workers read the code from this memfd; sealed, so none can change it
+  // for the next.
+  StatusOr<int> staged = StageCode(code, descriptor_.name, origin, MFD_ALLOW_SEALING);
+  if (!staged.ok()) return staged.status();
+  code_fd_ = *staged;
+  fcntl(code_fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  native_code_size_ = code.size();
+  process_abi_ = std::make_unique<rf_module_abi>();
+  internal::MakeProcessAbi(*this, process_abi_.get(), &process_exports_);
+  abi_ = process_abi_.get();
+  code_begin_ = internal::kNativeCodeBase;
+  code_end_ = internal::kNativeCodeBase + code.size();
+  for (const NativeFunction& function : descriptor_.native_functions) {
+    if (function.offset >= code.size()) {
+      return Status(StatusCode::kNotAModule,
+                    fmt::format("{}: native function {} lies outside its code", origin,
+                                function.name));
+    }
+    functions_.emplace_back(internal::kNativeCodeBase + function.offset, function.name.c_str());
+  }
+  std::sort(functions_.begin(), functions_.end());
+  return Status::Ok();
 }
 
 Module::~Module() {

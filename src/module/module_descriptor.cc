@@ -138,15 +138,12 @@ StatusOr<ModuleDescriptor> ModuleDescriptor::FromJson(std::string_view text) {
       }
     }
   }
-  // Files from before the process backend have no "isolation": wasm.
-  if (document.contains("isolation")) {
-    std::string isolation;
-    RF_RETURN_IF_ERROR(ReadString(document, "isolation", &isolation));
-    if (isolation == "process") {
-      descriptor.isolation = Isolation::kProcess;
-    } else if (isolation != "wasm") {
-      return Bad("'isolation' must be \"wasm\" or \"process\"");
-    }
+  std::string isolation;
+  RF_RETURN_IF_ERROR(ReadString(document, "isolation", &isolation));
+  if (isolation == "process") {
+    descriptor.isolation = Isolation::kProcess;
+  } else if (isolation != "wasm") {
+    return Bad("'isolation' must be \"wasm\" or \"process\"");
   }
   if (descriptor.isolation == Isolation::kProcess) {
     auto functions = document.find("native_functions");

@@ -42,6 +42,11 @@ enum {
   RF_TRAP_TIMEOUT = 66,      /* the call's deadline passed (watchdog) */
   RF_TRAP_KILLED = 67,       /* the host killed the compartment */
   RF_TRAP_INJECTED = 68,     /* a fault injected on purpose (testing) */
+  /* Process backend (the worker process died): */
+  RF_TRAP_SIGNAL = 69,       /* a fatal signal no other kind describes */
+  RF_TRAP_SYSCALL = 70,      /* a system call its sandbox denies */
+  RF_TRAP_PROTOCOL = 71,     /* garbage on the channel */
+  RF_TRAP_WORKER = 72,       /* the worker could not start, or vanished */
 };
 
 /* Most module code addresses a trap's backtrace records. */

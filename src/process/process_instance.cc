@@ -1,0 +1,416 @@
+#include "src/process/process_instance.h"
+
+#include <linux/futex.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "ringfence/internal/thread_gate.h"
+#include "src/compartment/compartment_core.h"
+#include "src/gate/futex.h"
+#include "src/process/channel.h"
+#include "src/process/output_pump.h"
+#include "src/process/process_services.h"
+#include "src/process/worker_path.h"
+#include "src/process/worker_spawn.h"
+#include "src/services/region_mapping.h"
+
+namespace ringfence::internal {
+namespace {
+
+// How long a worker may take to start (spawn, load, lock down, run the
+// module's constructors) when the call has no deadline of its own.
+constexpr uint64_t kStartLimitNs = 10'000'000'000;
+// While starting, the host checks on the worker this often (the robust
+// futex that reports its death is registered only part-way through).
+constexpr uint64_t kStartPollNs = 1'000'000;
+
+// One live instance: the worker and the channel. Lives in the instance
+// memory after the core (instance_size), built by Instantiate and cleared
+// by Shutdown; all fields belong to the thread inside the compartment.
+struct ProcessInstance {
+  int channel_fd = -1;
+  ChannelLayout* channel = nullptr;
+  pid_t pid = 0;
+  int pidfd = -1;
+  uint64_t load_base = 0;   // the module's shared object in the worker
+  uint64_t code_begin = 0;  // its executable range in the worker
+  uint64_t code_end = 0;
+  uint64_t code_size = 0;   // in the module file
+  uint32_t call_seq = 0;
+  uint32_t service_seq = 0;
+  wasm_rt_memory_t payload{};  // the core's memory: the channel's payload area
+};
+
+ProcessInstance* InstanceOf(rf_import_context* core) {
+  return static_cast<ProcessInstance*>(InstanceOfCore(core));
+}
+
+// Ends the worker (if any) and waits for it; idempotent. `status` gets how
+// it ended (as waitid reports it) unless null.
+void Reap(ProcessInstance& p, siginfo_t* status) {
+  if (p.pidfd < 0) return;
+  siginfo_t info{};
+  if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG) != 0 ||
+      info.si_pid == 0) {
+    syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, nullptr, 0);
+    while (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED) != 0 && errno == EINTR) {
+    }
+  }
+  if (status != nullptr) *status = info;
+  close(p.pidfd);
+  p.pidfd = -1;
+  p.pid = 0;
+}
+
+void Shutdown(ProcessInstance& p) {
+  Reap(p, nullptr);
+  if (p.channel != nullptr) munmap(p.channel, kChannelBytes);
+  if (p.channel_fd >= 0) close(p.channel_fd);
+  p.channel = nullptr;
+  p.channel_fd = -1;
+}
+
+// A worker address inside the module's code, as a host-side code address
+// (kNativeCodeBase + offset in the shared object); 0 if outside.
+uintptr_t HostCodeAddress(const ProcessInstance& p, uint64_t address) {
+  if (address < p.code_begin || address >= p.code_end || address < p.load_base) return 0;
+  uint64_t offset = address - p.load_base;
+  if (offset >= p.code_size) return 0;
+  return kNativeCodeBase + offset;
+}
+
+uint32_t KindOfSignal(int signal, int code) {
+  switch (signal) {
+    case SIGSEGV:
+    case SIGBUS: return RF_TRAP_OOB;
+    case SIGILL:   // ud2: __builtin_trap()
+    case SIGABRT:  // abort()
+      return RF_TRAP_UNREACHABLE;
+    case SIGFPE:
+      if (code == FPE_INTDIV) return RF_TRAP_DIV_BY_ZERO;
+      if (code == FPE_INTOVF) return RF_TRAP_INT_OVERFLOW;
+      return RF_TRAP_SIGNAL;
+    case SIGSYS: return RF_TRAP_SYSCALL;
+  }
+  return RF_TRAP_SIGNAL;
+}
+
+// Sets the thread's pending trap from how the worker ended: its crash
+// record if its signal handler left one, else its exit status. Reaps it.
+void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
+  siginfo_t status{};
+  Reap(p, &status);
+  rf_thread& thread = t_thread_gate.thread;
+  CrashRecord crash;
+  std::memcpy(static_cast<void*>(&crash), static_cast<const void*>(&p.channel->crash),
+              sizeof crash);
+  if (crash.written.load(std::memory_order_acquire) == 1 && crash.signal > 0 &&
+      crash.signal < 65) {
+    thread.trap_kind = KindOfSignal(crash.signal, crash.code);
+    thread.trap_pc = HostCodeAddress(p, crash.pc);
+    uint32_t depth = 0;
+    if (thread.trap_pc != 0) thread.backtrace[depth++] = thread.trap_pc;
+    for (uint32_t i = 0; i < std::min(crash.depth, kCrashBacktraceMax) && depth < RF_BACKTRACE_MAX;
+         ++i) {
+      uintptr_t address = HostCodeAddress(p, crash.backtrace[i]);
+      if (address == 0) break;
+      thread.backtrace[depth++] = address;
+    }
+    thread.backtrace_depth = depth;
+    core->worker_signal = crash.signal;
+    if (crash.signal == SIGSYS) {
+      char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, crash.syscall);
+      core->worker_syscall = name != nullptr ? name : fmt::format("syscall {}", crash.syscall);
+      std::free(name);
+    }
+    return;
+  }
+  if (status.si_code == CLD_EXITED) {
+    thread.trap_kind = RF_TRAP_EXIT;
+    thread.exit_code = status.si_status;
+    return;
+  }
+  if (status.si_code == CLD_KILLED || status.si_code == CLD_DUMPED) {
+    thread.trap_kind = RF_TRAP_SIGNAL;
+    core->worker_signal = status.si_status;
+    core->worker_detail = fmt::format("the worker process was killed by signal {} ({})",
+                                      status.si_status, sigabbrev_np(status.si_status));
+    return;
+  }
+  thread.trap_kind = RF_TRAP_WORKER;
+  core->worker_detail = "the worker process vanished";
+}
+
+void Violation(rf_import_context* core, ProcessInstance& p, const std::string& what) {
+  Reap(p, nullptr);
+  t_thread_gate.thread.trap_kind = RF_TRAP_PROTOCOL;
+  if (&what != &core->worker_detail) core->worker_detail = what;
+}
+
+// Ends the call with `kind` (a kill or the deadline): the worker dies now.
+void Abandon(ProcessInstance& p, uint32_t kind) {
+  Reap(p, nullptr);
+  t_thread_gate.thread.trap_kind = kind;
+}
+
+// Sleeps until the worker rings, dies, the compartment is killed or
+// `deadline_ns` passes (0: none), whichever is first (or spuriously).
+void SleepOnChannel(rf_import_context* core, ProcessInstance& p, uint32_t doorbell,
+                    uint32_t alive, uint64_t deadline_ns) {
+  futex_waitv waiters[3] = {};
+  waiters[0].uaddr = reinterpret_cast<uintptr_t>(FutexAddress(p.channel->host_doorbell));
+  waiters[0].val = doorbell;
+  waiters[0].flags = FUTEX_32;
+  waiters[1].uaddr = reinterpret_cast<uintptr_t>(FutexAddress(p.channel->worker_alive));
+  waiters[1].val = alive;
+  waiters[1].flags = FUTEX_32;
+  waiters[2].uaddr = reinterpret_cast<uintptr_t>(FutexAddress(core->kill_kind));
+  waiters[2].val = RF_TRAP_NONE;
+  waiters[2].flags = FUTEX_32 | FUTEX_PRIVATE_FLAG;
+  timespec deadline{static_cast<time_t>(deadline_ns / 1'000'000'000),
+                    static_cast<long>(deadline_ns % 1'000'000'000)};
+  syscall(SYS_futex_waitv, waiters, 3, 0, deadline_ns != 0 ? &deadline : nullptr,
+          CLOCK_MONOTONIC);
+}
+
+// The next message from the worker. False if none will come: then the
+// thread's trap_kind says why (the worker died, garbage on the ring, a
+// kill, the deadline) and the worker is reaped.
+bool NextMessage(rf_import_context* core, ProcessInstance& p, Message* message) {
+  uint64_t deadline_ns = t_thread_gate.deadline_ns;
+  for (uint32_t spin = 0;; ++spin) {
+    uint32_t doorbell = p.channel->host_doorbell.load(std::memory_order_acquire);
+    uint32_t alive = p.channel->worker_alive.load(std::memory_order_acquire);
+    switch (RingPop(p.channel->to_host, message)) {
+      case PopOutcome::kMessage: return true;
+      case PopOutcome::kCorrupt:
+        Violation(core, p, "the worker's ring indices are corrupt");
+        return false;
+      case PopOutcome::kEmpty: break;
+    }
+    if (uint32_t kind = core->kill_kind.load(); kind != RF_TRAP_NONE) {
+      Abandon(p, kind);
+      return false;
+    }
+    if ((alive & FUTEX_OWNER_DIED) != 0) {
+      TakeWorkerDeath(core, p);
+      return false;
+    }
+    if (spin < kSpinIterations) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    if (deadline_ns != 0 && MonotonicNs() >= deadline_ns) {
+      Abandon(p, RF_TRAP_TIMEOUT);
+      return false;
+    }
+    SleepOnChannel(core, p, doorbell, alive, deadline_ns);
+  }
+}
+
+bool Send(rf_import_context* core, ProcessInstance& p, const Message& message) {
+  if (SendMessage(p.channel->to_worker, p.channel->worker_doorbell, message)) return true;
+  // The worker is not reading: it is stuck, or playing with our indices.
+  Violation(core, p, "the worker's ring is full");
+  return false;
+}
+
+// The unwinder for the frames ProcessCall arms: compiled by the same
+// compiler as their __builtin_setjmp, as __builtin_longjmp requires.
+__attribute__((noreturn)) void UnwindProcessFrame(rf_frame* frame) {
+  __builtin_longjmp(frame->jmp, 1);
+}
+
+// Starts the worker and waits until it is ready. False with the thread's
+// trap set (and the worker reaped) if it is not.
+bool StartWorker(rf_import_context* core, ProcessInstance& p) {
+  rf_thread& thread = t_thread_gate.thread;
+  auto fail = [&](uint32_t kind, std::string detail) {
+    Reap(p, nullptr);
+    thread.trap_kind = kind;
+    core->worker_detail = std::move(detail);
+    return false;
+  };
+  StatusOr<std::string> program = WorkerProgramPath();
+  if (!program.ok()) return fail(RF_TRAP_WORKER, program.status().message());
+  p.channel_fd = memfd_create("ringfence-channel", MFD_CLOEXEC);
+  if (p.channel_fd < 0 || ftruncate(p.channel_fd, kChannelBytes) != 0) {
+    return fail(RF_TRAP_WORKER, fmt::format("cannot make a channel: {}", std::strerror(errno)));
+  }
+  void* shared = mmap(nullptr, kChannelBytes, PROT_READ | PROT_WRITE, MAP_SHARED, p.channel_fd, 0);
+  if (shared == MAP_FAILED) {
+    return fail(RF_TRAP_WORKER, fmt::format("cannot map a channel: {}", std::strerror(errno)));
+  }
+  p.channel = static_cast<ChannelLayout*>(shared);  // zero-filled by ftruncate
+  p.channel->magic = kChannelMagic;
+  p.channel->version = kChannelVersion;
+
+  WorkerSpawnRequest request;
+  request.program = *program;
+  request.module_name = core->module->name();
+  request.channel_fd = p.channel_fd;
+  request.code_fd = core->module->native_code_fd();
+  request.memory_limit_bytes = uint64_t{core->memory_limit_pages} * 65536;
+  for (const auto& [name, object] : core->provided) {
+    if (object->handle_kind() != HandleObject::Kind::kRegion) continue;
+    const auto& mapping = static_cast<const RegionMapping&>(*object);
+    request.regions.push_back({mapping.region().fd(), mapping.offset(), mapping.size()});
+  }
+  StatusOr<SpawnedWorker> worker = SpawnWorker(request);
+  if (!worker.ok()) return fail(RF_TRAP_WORKER, worker.status().message());
+  p.pid = worker->pid;
+  p.pidfd = worker->pidfd;
+  PumpWorkerOutput(core->module->name(), worker->stdout_fd, worker->stderr_fd);
+
+  uint64_t deadline_ns = t_thread_gate.deadline_ns;
+  if (deadline_ns == 0) deadline_ns = MonotonicNs() + kStartLimitNs;
+  Message ready;
+  while (true) {
+    uint32_t doorbell = p.channel->host_doorbell.load(std::memory_order_acquire);
+    PopOutcome popped = RingPop(p.channel->to_host, &ready);
+    if (popped == PopOutcome::kMessage) break;
+    if (popped == PopOutcome::kCorrupt) {
+      Violation(core, p, "the worker's ring indices are corrupt");
+      return false;
+    }
+    siginfo_t info{};
+    if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid != 0) {
+      TakeWorkerDeath(core, p);
+      if (core->worker_detail.empty()) core->worker_detail = "the worker died while starting";
+      return false;
+    }
+    if (uint32_t kind = core->kill_kind.load(); kind != RF_TRAP_NONE) {
+      Abandon(p, kind);
+      return false;
+    }
+    uint64_t now = MonotonicNs();
+    if (now >= deadline_ns) {
+      return fail(RF_TRAP_TIMEOUT, "the worker did not start in time");
+    }
+    SharedFutexWait(p.channel->host_doorbell, doorbell, std::min(kStartPollNs, deadline_ns - now));
+  }
+  if (ready.kind != kMessageReady || ready.slots[0] >= ready.slots[1] ||
+      ready.slots[2] > ready.slots[0]) {
+    Violation(core, p, fmt::format("the worker's first message (kind {}) is not a valid ready",
+                                   ready.kind));
+    return false;
+  }
+  p.code_begin = ready.slots[0];
+  p.code_end = ready.slots[1];
+  p.load_base = ready.slots[2];
+  return true;
+}
+
+void Instantiate(rf_thread* thread, void* instance, rf_import_context* core) {
+  auto* p = new (instance) ProcessInstance();
+  p->code_size = core->module->native_code_size();
+  core->worker_signal = 0;
+  core->worker_syscall.clear();
+  core->worker_detail.clear();
+  if (!StartWorker(core, *p)) return;  // thread->trap_kind says why
+  p->payload.data = p->channel->payload;
+  p->payload.size = kPayloadBytes;
+  p->payload.pages = 1;
+  p->payload.max_pages = 1;
+  core->memory = &p->payload;
+  (void)thread;
+}
+
+void FreeInstance(void* instance) { Shutdown(*static_cast<ProcessInstance*>(instance)); }
+
+wasm_rt_memory_t* Memory(void* instance) { return &static_cast<ProcessInstance*>(instance)->payload; }
+
+// The call's exchange with the worker, after the frame is armed. Holds
+// nothing that needs destruction: a service may unwind this thread past it.
+void Exchange(rf_import_context* core, ProcessInstance& p, uint32_t index, const uint64_t* args,
+              uint64_t* result) {
+  Message call{};
+  call.kind = kMessageCall;
+  call.seq = ++p.call_seq;
+  call.a = index;
+  uint32_t params = static_cast<uint32_t>(core->module->descriptor().exports[index].signature.params.size());
+  for (uint32_t i = 0; i < params && i < 6; ++i) call.slots[i] = args[i];
+  if (!Send(core, p, call)) return;
+  Message message;
+  while (NextMessage(core, p, &message)) {
+    if (message.kind == kMessageReturn && message.seq == call.seq) {
+      *result = message.slots[0];
+      return;
+    }
+    if (message.kind != kMessageService || message.seq != p.service_seq + 1) {
+      Violation(core, p, fmt::format("unexpected message kind {} seq {} during call {} of {}",
+                                     message.kind, message.seq, call.seq,
+                                     core->module->descriptor().exports[index].name));
+      return;
+    }
+    p.service_seq = message.seq;
+    Message reply{};
+    reply.kind = kMessageServiceReply;
+    reply.seq = message.seq;
+    if (!ServeRequest(core, message, &reply.slots[0])) {
+      Violation(core, p, core->worker_detail);
+      return;
+    }
+    // A nested call into this module may have trapped meanwhile (and ended
+    // the worker): then this call ends with the same trap.
+    if (p.channel == nullptr || p.pidfd < 0) {
+      uint32_t kind = core->kill_kind.load();
+      t_thread_gate.thread.trap_kind = kind != RF_TRAP_NONE ? kind : RF_TRAP_WORKER;
+      return;
+    }
+    if (!Send(core, p, reply)) return;
+  }
+}
+
+}  // namespace
+
+void MakeProcessAbi(const Module& module, rf_module_abi* abi, std::vector<rf_export>* exports) {
+  exports->clear();
+  for (const ExportInfo& info : module.descriptor().exports) {
+    rf_export entry{};
+    entry.name = info.name.c_str();
+    exports->push_back(entry);
+  }
+  *abi = rf_module_abi{};
+  abi->abi_version = RF_MODULE_ABI_VERSION;
+  abi->name = module.descriptor().name.c_str();
+  abi->instance_size = sizeof(ProcessInstance);
+  abi->instantiate = Instantiate;
+  abi->free_instance = FreeInstance;
+  abi->memory = Memory;
+  abi->export_count = static_cast<uint32_t>(exports->size());
+  abi->exports = exports->data();
+  abi->unwind = UnwindProcessFrame;
+}
+
+void ProcessCall(rf_import_context* core, uint32_t index, const uint64_t* args, uint64_t* result) {
+  rf_thread* thread = &t_thread_gate.thread;
+  ProcessInstance* p = InstanceOf(core);
+  // A service that ends in a trap (kill, deadline, injected fault) unwinds
+  // to here; the worker, stopped mid-request, dies with the call.
+  rf_frame frame;
+  frame.prev = thread->top;
+  frame.instance = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) | RF_FRAME_MODULE_GATE);
+  if (__builtin_setjmp(frame.jmp)) {
+    t_thread_gate.thread.top = frame.prev;
+    Reap(*InstanceOf(core), nullptr);
+    return;
+  }
+  thread->top = &frame;
+  Exchange(core, *p, index, args, result);
+  thread->top = frame.prev;
+}
+
+}  // namespace ringfence::internal
