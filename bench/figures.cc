@@ -12,54 +12,14 @@
 
 #include "ringfence/compartment.h"
 #include "ringfence/lock.h"
+#include "bench/measure.h"
+#include "bench/process_figures.h"
 
 extern "C" int32_t add(int32_t a, int32_t b);
 extern "C" int64_t compute_workload(int32_t rounds);
 
 namespace ringfence::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double NanosSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::nano>(Clock::now() - start).count();
-}
-
-// Keeps a value alive so the loop computing it is not optimised away.
-template <typename T>
-void Keep(const T& value) {
-  asm volatile("" : : "r,m"(value) : "memory");
-}
-
-// Best (lowest) per-iteration time over `repeats` runs of `body(iterations)`.
-template <typename Body>
-double BestNanosPerIteration(int repeats, int64_t iterations, Body body) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    Clock::time_point start = Clock::now();
-    body(iterations);
-    best = std::min(best, NanosSince(start) / static_cast<double>(iterations));
-  }
-  return best;
-}
-
-double Percentile(std::vector<double> samples, double fraction) {
-  std::sort(samples.begin(), samples.end());
-  size_t index = std::min(samples.size() - 1, static_cast<size_t>(fraction * samples.size()));
-  return samples[index];
-}
-
-StatusOr<std::unique_ptr<Compartment>> Open(const std::string& dir, const std::string& name,
-                                             CompartmentOptions options = {}) {
-  StatusOr<std::shared_ptr<const Module>> module = Module::Load(dir + "/" + name + ".rfm");
-  if (!module.ok()) return module.status();
-  return Compartment::Create(*module, options);
-}
-
-#define RF_ASSIGN_OR_RETURN(lhs, expression) \
-  auto lhs##_or = (expression);              \
-  if (!lhs##_or.ok()) return lhs##_or.status(); \
-  auto lhs = std::move(lhs##_or).value()
 
 // Figures of the kernel services: a nested call host -> kernel -> calc, a
 // lock round trip from module code, and a restart with 64 handles open.
@@ -262,6 +222,7 @@ StatusOr<std::vector<Figure>> MeasureFigures(const FigureOptions& options) {
   figures.push_back({"watchdog_compute_ratio", watchdog_ratio, "ratio", "<= 1.02", watchdog_ratio <= 1.02});
 
   RF_RETURN_IF_ERROR(MeasureKernelServices(options, *calc, &figures));
+  RF_RETURN_IF_ERROR(MeasureProcessBackend(options, native_ns, &figures));
   return figures;
 }
 
