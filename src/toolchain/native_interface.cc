@@ -34,7 +34,17 @@ std::string TakeMessage(char* message) {
   return text;
 }
 
-std::string TypeText(LLVMTypeRef type) { return TakeMessage(LLVMPrintTypeToString(type)); }
+// The IR type, and what it is in C where the IR spelling hides it.
+std::string TypeText(LLVMTypeRef type) {
+  std::string text = TakeMessage(LLVMPrintTypeToString(type));
+  switch (LLVMGetTypeKind(type)) {
+    case LLVMPointerTypeKind: return text + " (a pointer)";
+    case LLVMStructTypeKind: return text + " (a struct)";
+    case LLVMIntegerTypeKind:
+      return fmt::format("{} (a {}-bit integer)", text, LLVMGetIntTypeWidth(type));
+    default: return text;
+  }
+}
 
 std::string NameOf(LLVMValueRef value) {
   size_t length = 0;
