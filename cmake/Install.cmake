@@ -36,7 +36,7 @@ set(RINGFENCE_INSTALL_MODULEDIR ${CMAKE_INSTALL_DATADIR}/ringfence/modules)
 install(TARGETS ringfence-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ringfence)
 
 # The libraries, exported. Their PRIVATE dependencies (fmt, nlohmann_json,
-# OpenSSL::Crypto, libwabt) appear in the targets file as $<LINK_ONLY:...>:
+# OpenSSL::Crypto, libwabt; the toolchain's libLLVM-14 and libelf, by path) appear in the targets file as $<LINK_ONLY:...>:
 # a static library needs them when the consumer links, so the package config
 # finds them again (find_dependency).
 install(TARGETS ringfence ringfence_toolchain
@@ -62,7 +62,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/module_abi.h
 set(RINGFENCE_SDK_FILES
   include/ringfence/module.h
   include/ringfence/internal/module_abi.h
+  include/ringfence/internal/native_abi.h
   runtime/module_shim.c
+  runtime/native_module_shim.c
   runtime/module_gate.h
   runtime/native_services.c)
 foreach(_rf_file IN LISTS RINGFENCE_SDK_FILES)

@@ -15,6 +15,7 @@
 #include "ringfence/module_file.h"
 #include "src/module/module_file_format.h"
 #include "src/toolchain/glue_writer.h"
+#include "src/toolchain/native_builder.h"
 #include "src/toolchain/sdk_paths.h"
 #include "src/toolchain/subprocess.h"
 #include "src/toolchain/wasm_translation.h"
@@ -213,6 +214,10 @@ Status CheckOptions(const BuildOptions& options) {
     }
     if (kind == SourceKind::kWasm) ++wasm_inputs;
   }
+  if (wasm_inputs > 0 && options.native) {
+    return Status(StatusCode::kInvalidArgument,
+                  "a .wasm input cannot be built natively (--native takes C/C++ sources)");
+  }
   if (wasm_inputs > 0 && options.sources.size() > 1) {
     return Status(StatusCode::kInvalidArgument,
                   "a .wasm input is already a whole module: give it alone");
@@ -226,16 +231,12 @@ std::string ModuleNameFor(const BuildOptions& options) {
   return stem.empty() ? "module" : stem;
 }
 
-}  // namespace
 
-Status BuildModule(const BuildOptions& options) {
-  RF_RETURN_IF_ERROR(CheckOptions(options));
-  StatusOr<internal::SdkPaths> sdk = internal::FindSdk();
-  if (!sdk.ok()) return sdk.status();
-  WorkDirectory work(options.keep_temps, options.progress);
-  RF_RETURN_IF_ERROR(work.Create());
-  Builder builder(options, *sdk, work.path());
-
+// The module file's descriptor and code, built for the wasm backend.
+StatusOr<internal::BuiltModule> BuildWasmCode(const BuildOptions& options,
+                                              const internal::SdkPaths& sdk,
+                                              const fs::path& work, const std::string& name) {
+  Builder builder(options, sdk, work);
   fs::path wasm_path = options.sources[0];
   if (KindOf(wasm_path) != SourceKind::kWasm) {
     StatusOr<fs::path> built = builder.CompileToWasm();
@@ -246,7 +247,6 @@ Status BuildModule(const BuildOptions& options) {
   if (!wasm.ok()) return wasm.status();
 
   builder.Progress("translating wasm to C");
-  std::string name = ModuleNameFor(options);
   StatusOr<internal::WasmTranslation> translation = internal::TranslateWasm(*wasm, wasm_path.string());
   if (!translation.ok()) return translation.status();
   for (const std::string& skipped : translation->skipped_exports) {
@@ -254,14 +254,16 @@ Status BuildModule(const BuildOptions& options) {
   }
   StatusOr<internal::GlueSources> glue = internal::WriteGlue(*translation, name);
   if (!glue.ok()) return glue.status();
-  RF_RETURN_IF_ERROR(WriteText(work.path() / "module.c", translation->c_source));
-  RF_RETURN_IF_ERROR(WriteText(work.path() / "module.h", translation->c_header));
+  RF_RETURN_IF_ERROR(WriteText(work / "module.c", translation->c_source));
+  RF_RETURN_IF_ERROR(WriteText(work / "module.h", translation->c_header));
   StatusOr<fs::path> library = builder.CompileNative(*glue);
   if (!library.ok()) return library.status();
   StatusOr<std::vector<uint8_t>> code = ReadBytes(*library);
   if (!code.ok()) return code.status();
 
-  ModuleDescriptor descriptor;
+  internal::BuiltModule build;
+  build.code = std::move(*code);
+  ModuleDescriptor& descriptor = build.descriptor;
   descriptor.name = name;
   descriptor.abi_version = RF_MODULE_ABI_VERSION;
   descriptor.content_hash = translation->content_hash;
@@ -270,7 +272,27 @@ Status BuildModule(const BuildOptions& options) {
   descriptor.memory = translation->memory;
   descriptor.function_count = static_cast<uint32_t>(translation->function_names.size());
   descriptor.built_by = "ringfence " RINGFENCE_VERSION;
-  std::vector<uint8_t> file = internal::PackModuleFile(descriptor.ToJson(), *code);
+  return build;
+}
+
+}  // namespace
+
+Status BuildModule(const BuildOptions& options) {
+  RF_RETURN_IF_ERROR(CheckOptions(options));
+  StatusOr<internal::SdkPaths> sdk = internal::FindSdk(/*need_wasi_sysroot=*/!options.native);
+  if (!sdk.ok()) return sdk.status();
+  WorkDirectory work(options.keep_temps, options.progress);
+  RF_RETURN_IF_ERROR(work.Create());
+  std::string name = ModuleNameFor(options);
+  StatusOr<internal::BuiltModule> build =
+      options.native ? internal::BuildNativeCode(options, *sdk, work.path(), name)
+                     : BuildWasmCode(options, *sdk, work.path(), name);
+  if (!build.ok()) return build.status();
+  const ModuleDescriptor& descriptor = build->descriptor;
+  std::vector<uint8_t> file = internal::PackModuleFile(descriptor.ToJson(), build->code);
+  auto progress = [&](const std::string& line) {
+    if (options.progress) options.progress(line);
+  };
 
   // Written beside the target and renamed, so a failed build never leaves a
   // half-written module behind.
@@ -284,7 +306,7 @@ Status BuildModule(const BuildOptions& options) {
     return Status(StatusCode::kIoError,
                   fmt::format("cannot write {}: {}", output.string(), error.message()));
   }
-  builder.Progress(fmt::format("wrote {} ({} exports, {} bytes)", output.string(),
+  progress(fmt::format("wrote {} ({} exports, {} bytes)", output.string(),
                                descriptor.exports.size(), file.size()));
   return Status::Ok();
 }

@@ -5,6 +5,10 @@
 //   descriptor + shared object --> module file
 //
 // A ready .wasm from any toolchain skips the first step.
+//
+// With `native` set, the sources are compiled natively instead, for a worker
+// process (native_builder.h): the module file's descriptor says isolation
+// "process" and its code is a native shared object the host never loads.
 #ifndef RINGFENCE_SRC_TOOLCHAIN_MODULE_BUILDER_H_
 #define RINGFENCE_SRC_TOOLCHAIN_MODULE_BUILDER_H_
 
@@ -24,7 +28,12 @@ struct BuildOptions {
   std::vector<std::string> defines;  // NAME or NAME=VALUE
   std::string opt_level = "2";       // 0 1 2 3 s z
   std::string wasm_compiler = "clang";
-  std::string native_compiler = "cc";
+  std::string native_compiler = "cc";  // compiles wasm2c output
+  // Build natively for the process backend (C/C++ sources only).
+  bool native = false;
+  // Compiler for native builds: a clang whose LLVM IR the toolchain's LLVM
+  // (14) reads.
+  std::string native_clang = "clang";
   bool keep_temps = false;           // keep the work directory and say where
   // Progress lines ("compiling calc.c", ...); may be empty.
   std::function<void(const std::string&)> progress;
@@ -32,8 +41,9 @@ struct BuildOptions {
 };
 
 // Builds the module file. Errors: kInvalidArgument (bad options, unknown
-// source type), kBuildFailed (a compiler failed: its own messages went to
-// stderr; or the wasm imports something the host lacks, named in the
+// source type, a .wasm input to a native build), kBuildFailed (a compiler
+// failed: its own messages went to stderr; or the wasm imports something the
+// host lacks, or a native export's signature is unsupported, named in the
 // message), kIoError.
 Status BuildModule(const BuildOptions& options);
 

@@ -20,7 +20,7 @@ bool HasSdk(const fs::path& sdk) {
 
 }  // namespace
 
-StatusOr<SdkPaths> FindSdk() {
+StatusOr<SdkPaths> FindSdk(bool need_wasi_sysroot) {
   std::vector<fs::path> candidates;
   if (const char* dir = std::getenv("RINGFENCE_SDK_DIR"); dir != nullptr && *dir != '\0') {
     candidates.emplace_back(dir);
@@ -34,6 +34,7 @@ StatusOr<SdkPaths> FindSdk() {
   for (const fs::path& sdk : candidates) {
     if (!HasSdk(sdk)) continue;
     SdkPaths paths{(sdk / "include").string(), (sdk / "runtime").string(), ""};
+    if (!need_wasi_sysroot) return paths;
     const char* sysroot = std::getenv("RINGFENCE_WASI_SYSROOT");
     paths.wasi_sysroot = sysroot != nullptr && *sysroot != '\0' ? sysroot : "/usr";
     if (!fs::exists(fs::path(paths.wasi_sysroot) / "include/wasm32-wasi/stdio.h", error)) {

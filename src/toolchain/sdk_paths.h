@@ -16,7 +16,9 @@ struct SdkPaths {
   std::string wasi_sysroot;        // holds include/wasm32-wasi, lib/wasm32-wasi
 };
 
-StatusOr<SdkPaths> FindSdk();
+// `need_wasi_sysroot`: fail unless wasi-libc is found (wasm builds need it,
+// native builds do not; wasi_sysroot is then empty).
+StatusOr<SdkPaths> FindSdk(bool need_wasi_sysroot = true);
 
 }  // namespace ringfence::internal
 

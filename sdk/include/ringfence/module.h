@@ -45,10 +45,18 @@
                                          text), visibility("default"))) void \
       rf_call_class_##name(void) {}
 #else
+/* Native builds (`ringfence build --native`, and plain native builds such as
+ * the benchmarks' baselines). The native build driver reads the module's
+ * LLVM IR: an export is a defined function with default visibility; an
+ * import's and a call class's section name carries what the wasm attributes
+ * carry above. */
 #define RF_EXPORT(name) RF_EXTERN_C __attribute__((visibility("default")))
 #define RF_HOST_SERVICE(name)
-#define RF_IMPORT(module, name)
-#define RF_CALL_CLASS_(name, text)
+#define RF_IMPORT(module, name) \
+  RF_EXTERN_C __attribute__((section("ringfence.import:" #module ":" #name)))
+#define RF_CALL_CLASS_(name, text)                                         \
+  __attribute__((used, section("ringfence.call_class:" #name ":" text))) \
+  static const char rf_call_class_##name = 0;
 #endif
 
 /* Call classes: what a supervisor may do with a call to export `name` when

@@ -1,0 +1,77 @@
+#include "src/toolchain/elf_functions.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace ringfence::internal {
+namespace {
+
+Status ElfError(const std::string& path, std::string_view what) {
+  return Status(StatusCode::kBuildFailed,
+                fmt::format("{}: {}: {}", path, what, elf_errmsg(elf_errno())));
+}
+
+}  // namespace
+
+StatusOr<std::vector<NativeFunction>> ReadElfFunctions(const std::string& path) {
+  if (elf_version(EV_CURRENT) == EV_NONE) return ElfError(path, "libelf is unusable");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(StatusCode::kBuildFailed,
+                  fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  }
+  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  struct Closer {
+    Elf* elf;
+    int fd;
+    ~Closer() {
+      if (elf != nullptr) elf_end(elf);
+      close(fd);
+    }
+  } closer{elf, fd};
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return ElfError(path, "not an ELF object");
+
+  Elf_Scn* table = nullptr;
+  GElf_Shdr table_header{};
+  for (Elf_Scn* section = elf_nextscn(elf, nullptr); section != nullptr;
+       section = elf_nextscn(elf, section)) {
+    GElf_Shdr header;
+    if (gelf_getshdr(section, &header) == nullptr) return ElfError(path, "bad section header");
+    if (header.sh_type == SHT_SYMTAB || (header.sh_type == SHT_DYNSYM && table == nullptr)) {
+      table = section;
+      table_header = header;
+    }
+  }
+  // offset -> (name, global?)
+  std::map<uint64_t, std::pair<std::string, bool>> by_offset;
+  if (table != nullptr && table_header.sh_entsize != 0) {
+    Elf_Data* data = elf_getdata(table, nullptr);
+    if (data == nullptr) return ElfError(path, "unreadable symbol table");
+    size_t count = table_header.sh_size / table_header.sh_entsize;
+    for (size_t i = 0; i < count; ++i) {
+      GElf_Sym symbol;
+      if (gelf_getsym(data, static_cast<int>(i), &symbol) == nullptr) continue;
+      if (GELF_ST_TYPE(symbol.st_info) != STT_FUNC || symbol.st_shndx == SHN_UNDEF) continue;
+      const char* name = elf_strptr(elf, table_header.sh_link, symbol.st_name);
+      if (name == nullptr || *name == '\0') continue;
+      bool global = GELF_ST_BIND(symbol.st_info) != STB_LOCAL;
+      auto [entry, inserted] = by_offset.try_emplace(symbol.st_value, name, global);
+      if (!inserted && global && !entry->second.second) entry->second = {name, global};
+    }
+  }
+  std::vector<NativeFunction> functions;
+  functions.reserve(by_offset.size());
+  for (auto& [offset, name] : by_offset) functions.push_back({offset, std::move(name.first)});
+  return functions;
+}
+
+}  // namespace ringfence::internal
