@@ -38,13 +38,16 @@ RF_EXPORT(abort_now) void abort_now(void) { abort(); }
 RF_EXPORT(divide_by_zero) int32_t divide_by_zero(void) { return g_seven / g_zero; }
 RF_EXPORT(integer_overflow) int32_t integer_overflow(void) { return INT_MIN / g_minus_one; }
 
-/* wasm's trapping float-to-int conversions (C casts would be range-checked). */
+/* wasm's trapping float-to-int conversions (C casts would be range-checked).
+ * Native code has no trapping conversion: these exist in the wasm build only. */
+#if defined(__wasm__)
 RF_EXPORT(invalid_conversion) int32_t invalid_conversion(void) {
   return __builtin_wasm_trunc_s_i32_f64(g_nan);
 }
 RF_EXPORT(conversion_overflow) int32_t conversion_overflow(void) {
   return __builtin_wasm_trunc_s_i32_f64(1e20 + g_zero);
 }
+#endif
 
 /* Calls through a function pointer of the wrong type, and through null. */
 static int32_t takes_one(int32_t x) { return x + 1; }
