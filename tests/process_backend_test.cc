@@ -1,0 +1,270 @@
+// The process backend's own guarantees: the sandbox denies and reports,
+// a worker killed from outside (mid-call, mid-service, holding a lock) is a
+// trap like any other, output reaches the log, workers die with their host,
+// and restarts leak neither file descriptors nor processes.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "ringfence/compartment.h"
+#include "ringfence/lock.h"
+#include "ringfence/log.h"
+#include "ringfence/module.h"
+#include "src/process/output_pump.h"
+#include "tests/test_support.h"
+
+namespace ringfence {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::IsOk;
+
+std::unique_ptr<Compartment> OpenNative(const std::string& path, CompartmentOptions options = {}) {
+  options.isolation = Isolation::kProcess;
+  StatusOr<std::unique_ptr<Compartment>> compartment =
+      Compartment::Create(testing::LoadOrDie(path), options);
+  EXPECT_TRUE(IsOk(compartment.status()));
+  return compartment.ok() ? std::move(compartment).value() : nullptr;
+}
+
+std::unique_ptr<Compartment> OpenSandbox() {
+  return OpenNative(testing::TestModulePath("lib_sandbox_native"));
+}
+
+int32_t WorkerPid(Compartment& sandbox) {
+  Result<int32_t> pid = sandbox.Call<int32_t()>("pid");
+  EXPECT_TRUE(pid.ok()) << testing::Describe(pid);
+  return pid.ok() ? pid.value() : 0;
+}
+
+// Waits (up to 5 s) until `predicate` holds.
+template <typename Predicate>
+bool Eventually(Predicate predicate) {
+  for (int i = 0; i < 500; ++i) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return predicate();
+}
+
+// Whether `pid` is gone (or a zombie nobody has reaped yet).
+bool ProcessGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t end = line.rfind(')');
+  return end == std::string::npos || line.substr(end + 2, 1) == "Z";
+}
+
+int OpenFdCount() {
+  int count = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  while (dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
+  closedir(dir);
+  return count - 1;  // the directory's own
+}
+
+// Live (non-zombie) child processes of this process.
+int ChildCount() {
+  int count = 0;
+  DIR* dir = opendir("/proc");
+  std::string me = std::to_string(getpid());
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    size_t end = line.rfind(')');
+    if (end == std::string::npos) continue;
+    // ") S PPID ..."
+    std::string rest = line.substr(end + 2);
+    char state = rest[0];
+    std::string ppid = rest.substr(2, rest.find(' ', 2) - 2);
+    count += ppid == me && state != 'Z';
+  }
+  closedir(dir);
+  return count;
+}
+
+TEST(ProcessBackendTest, TheSandboxDeniesEachOperationAndNamesTheSystemCall) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  struct Case {
+    const char* export_name;
+    const char* syscall;
+  } cases[] = {
+      {"do_open", "openat"},   {"do_socket", "socket"}, {"do_fork", "fork"},
+      {"do_execve", "execve"}, {"do_ptrace", "ptrace"},
+  };
+  for (const Case& test : cases) {
+    SCOPED_TRACE(test.export_name);
+    Result<int32_t> denied = sandbox->Call<int32_t()>(test.export_name);
+    ASSERT_TRUE(denied.trapped()) << testing::Describe(denied);
+    EXPECT_EQ(denied.trap().kind, TrapKind::kSyscallDenied) << denied.trap().ToString();
+    EXPECT_EQ(denied.trap().syscall, test.syscall);
+    EXPECT_EQ(denied.trap().signal, SIGSYS);
+    EXPECT_THAT(denied.trap().ToString(), HasSubstr(test.syscall));
+    // The host is fine, and so is the module's next instance.
+    EXPECT_GT(WorkerPid(*sandbox), 0);
+  }
+}
+
+TEST(ProcessBackendTest, AWorkerKilledMidCallIsATrapAndARestart) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  pid_t first = WorkerPid(*sandbox);
+  std::thread killer([&] {
+    while (sandbox->idle()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    kill(first, SIGKILL);
+  });
+  Result<int32_t> spun = sandbox->Call<int32_t()>("spin");
+  killer.join();
+  ASSERT_TRUE(spun.trapped()) << testing::Describe(spun);
+  EXPECT_EQ(spun.trap().kind, TrapKind::kSignal) << spun.trap().ToString();
+  EXPECT_EQ(spun.trap().signal, SIGKILL);
+  pid_t second = WorkerPid(*sandbox);
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(ProcessGone(first));
+}
+
+TEST(ProcessBackendTest, AWorkerKilledWhileTheHostServesItIsATrap) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  std::thread killer([&] {
+    while (sandbox->idle()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    kill(worker, SIGKILL);  // the host is inside rf_sleep_ns for it
+  });
+  Result<int32_t> slept = sandbox->Call<int32_t(int32_t)>("sleep_ms", 300);
+  killer.join();
+  ASSERT_TRUE(slept.trapped()) << testing::Describe(slept);
+  EXPECT_EQ(slept.trap().kind, TrapKind::kSignal);
+  EXPECT_GT(WorkerPid(*sandbox), 0);
+}
+
+// S4 across backends: a worker killed holding a host lock hands it on
+// marked owner died - here to a wasm compartment.
+TEST(ProcessBackendTest, AWorkerKilledHoldingALockHandsItOnMarkedOwnerDied) {
+  std::shared_ptr<Lock> lock = Lock::Create("shared");
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  ASSERT_TRUE(IsOk(sandbox->Provide("shared", lock)));
+  pid_t worker = WorkerPid(*sandbox);
+  std::thread killer([&] {
+    while (!lock->held()) std::this_thread::yield();
+    kill(worker, SIGKILL);
+  });
+  Result<int32_t> held = sandbox->Call<int32_t()>("hold_lock_and_spin");
+  killer.join();
+  ASSERT_TRUE(held.trapped()) << testing::Describe(held);
+
+  auto locks = Compartment::Create(testing::LoadOrDie(testing::TestModulePath("lib_locks"))).value();
+  ASSERT_TRUE(IsOk(locks->Provide("shared", lock)));
+  int32_t handle = locks->Call<int32_t()>("open_shared").value();
+  Result<int32_t> acquired = locks->Call<int32_t(int32_t)>("acquire", handle);
+  ASSERT_TRUE(acquired.ok());
+  EXPECT_EQ(acquired.value(), RF_OWNER_DIED);
+}
+
+TEST(ProcessBackendTest, WorkerOutputReachesTheLogTaggedWithTheModule) {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  SetLogSink([&](const LogRecord& record) {
+    std::lock_guard lock(mutex);
+    if (record.source == LogSource::kStdout) {
+      lines.push_back(std::string(record.module) + ": " + std::string(record.message));
+    }
+  });
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->Call<int32_t(int32_t)>("print_line", 7).value(), 7);
+  bool seen = Eventually([&] {
+    std::lock_guard lock(mutex);
+    return std::find(lines.begin(), lines.end(), "lib_sandbox: sandboxed value 7") != lines.end();
+  });
+  SetLogSink(nullptr);
+  EXPECT_TRUE(seen);
+}
+
+TEST(ProcessBackendTest, ANativeCrashNamesTheFunctionItHappenedIn) {
+  auto misbehave = OpenNative(testing::ExampleModulePath("misbehave_native"));
+  ASSERT_NE(misbehave, nullptr);
+  Result<void> died = misbehave->Call<void()>("unreachable");
+  ASSERT_TRUE(died.trapped());
+  EXPECT_EQ(died.trap().kind, TrapKind::kUnreachable);
+  EXPECT_EQ(died.trap().function, "unreachable") << died.trap().ToString();
+  ASSERT_FALSE(died.trap().backtrace.empty());
+  EXPECT_EQ(died.trap().backtrace.front(), "unreachable");
+}
+
+TEST(ProcessBackendTest, AskingForTheOtherBackendIsAClearError) {
+  CompartmentOptions as_wasm;
+  as_wasm.isolation = Isolation::kWasm;
+  StatusOr<std::unique_ptr<Compartment>> wrong = Compartment::Create(
+      testing::LoadOrDie(testing::ExampleModulePath("calc_native")), as_wasm);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(wrong.status().message(), HasSubstr("built for the process backend"));
+  CompartmentOptions as_process;
+  as_process.isolation = Isolation::kProcess;
+  wrong = Compartment::Create(testing::LoadOrDie(testing::ExampleModulePath("calc")), as_process);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.status().message(), HasSubstr("--native"));
+}
+
+// The worker dies with its host, however the host ends (parent-death signal).
+TEST(ProcessBackendTest, NoWorkerOutlivesItsHost) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t host = fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    auto sandbox = OpenSandbox();
+    int32_t worker = sandbox != nullptr ? WorkerPid(*sandbox) : 0;
+    if (write(pipe_fds[1], &worker, sizeof worker) != sizeof worker) _exit(1);
+    raise(SIGKILL);  // no clean-up of any kind
+  }
+  close(pipe_fds[1]);
+  int32_t worker = 0;
+  ASSERT_EQ(read(pipe_fds[0], &worker, sizeof worker), static_cast<ssize_t>(sizeof worker));
+  close(pipe_fds[0]);
+  ASSERT_GT(worker, 0);
+  int status = 0;
+  waitpid(host, &status, 0);
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(worker); }));
+}
+
+// Nothing leaks over many worker lifetimes: file descriptors (channels,
+// pidfds, output pipes) and processes (every worker reaped).
+TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
+  auto misbehave = OpenNative(testing::ExampleModulePath("misbehave_native"));
+  ASSERT_NE(misbehave, nullptr);
+  ASSERT_TRUE(misbehave->Call<int32_t()>("alive").ok());
+  auto settled = [] { return internal::PumpedOutputCount() <= 2; };
+  ASSERT_TRUE(Eventually(settled));
+  int fds_before = OpenFdCount();
+  int children_before = ChildCount();
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(misbehave->Call<void()>("unreachable").trapped());
+    ASSERT_TRUE(misbehave->Call<int32_t()>("alive").ok());
+  }
+  EXPECT_EQ(misbehave->restart_count(), 1000u);
+  ASSERT_TRUE(Eventually(settled));
+  EXPECT_EQ(OpenFdCount(), fds_before);
+  EXPECT_EQ(ChildCount(), children_before);
+  EXPECT_EQ(children_before, 1);  // the live worker
+}
+
+}  // namespace
+}  // namespace ringfence
