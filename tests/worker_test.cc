@@ -230,6 +230,11 @@ class FakeHost {
       text += WIFEXITED(*status_) ? "exit " + std::to_string(WEXITSTATUS(*status_))
                                   : "signal " + std::to_string(WTERMSIG(*status_));
     }
+    const internal::CrashRecord& crash = layout_->crash;
+    if (crash.written.load(std::memory_order_acquire) != 0) {
+      text += "; crash: signal " + std::to_string(crash.signal) + " syscall " +
+              std::to_string(crash.syscall);
+    }
     return text + "; stderr: " + ReadAll(err_[0]);
   }
 
@@ -324,7 +329,7 @@ TEST(WorkerTest, ModuleOutputReachesTheHostsPipe) {
 TEST(WorkerTest, ThreadsWork) {
   FakeHost host;
   host.Start();
-  EXPECT_EQ(host.Call(kRunThread, {21}), 42u);
+  EXPECT_EQ(host.Call(kRunThread, {21}), 42u) << host.Describe();
 }
 
 TEST(WorkerTest, RegionIsMappedAtItsAddress) {

@@ -106,7 +106,8 @@ static void run_thread(const uint64_t* args, uint64_t* result) {
 /* 1 if `args[0]` MiB could be allocated and touched, else 0. */
 static void try_malloc(const uint64_t* args, uint64_t* result) {
   size_t bytes = (size_t)Arg(args, 0) << 20;
-  char* memory = malloc(bytes);
+  /* volatile: a compiler may drop a malloc whose memory is never read. */
+  char* volatile memory = malloc(bytes);
   if (memory == NULL) {
     *result = 0;
     return;

@@ -37,6 +37,9 @@ struct SyscallRule {
 };
 
 constexpr uint32_t kAllow = SCMP_ACT_ALLOW;
+// The kernel's first real-time signal (glibc's SIGRTMIN is above the two it
+// keeps for itself).
+constexpr scmp_datum_t kFirstRealTimeSignal = 32;
 
 // Everything the worker, glibc (malloc, stdio, threads, abort) and the SDK
 // services need once the module is loaded; the default for the rest is
@@ -96,10 +99,14 @@ std::vector<SyscallRule> Allowlist(pid_t self) {
       {SCMP_SYS(rseq), kAllow, {}},             // every new thread registers one
       // isatty() and terminal queries from stdio: "not a terminal".
       {SCMP_SYS(ioctl), SCMP_ACT_ERRNO(ENOTTY), {}},
-      // Not allowed on purpose: rt_sigaction (a module's own SIGSEGV or
-      // SIGSYS handler would hide its crashes from the crash record; the
-      // wasm backend has no signals either), membarrier (nothing here uses
-      // it), prctl, prlimit64 and setrlimit (the limits are the host's).
+      // Handlers for real-time signals only: glibc's first pthread_create
+      // installs its SIGSETXID handler (33), pthread_cancel its SIGCANCEL
+      // (32). Every standard signal stays as the worker set it, so no module
+      // handler for SIGSEGV, SIGSYS ... hides a crash from the crash record
+      // (the wasm backend has no signal handlers either).
+      {SCMP_SYS(rt_sigaction), kAllow, {SCMP_A0(SCMP_CMP_GE, kFirstRealTimeSignal, 0)}},
+      // Not allowed on purpose: membarrier (nothing here uses it), prctl,
+      // prlimit64 and setrlimit (the limits are the host's).
   };
 }
 
