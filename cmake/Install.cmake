@@ -4,6 +4,8 @@
 #
 # installs
 #   P/bin/ringfence                                 the CLI
+#   P/libexec/ringfence/ringfence-worker            the process backend's worker
+#                                                   (src/process/worker_path.cc)
 #   P/lib/libringfence.a, libringfence_toolchain.a  exported as ringfence::ringfence,
 #                                                   ringfence::ringfence_toolchain
 #   P/include/ringfence/{,internal/}*.h             the host API (and module_abi.h,
@@ -34,6 +36,8 @@ set(RINGFENCE_INSTALL_MODULEDIR ${CMAKE_INSTALL_DATADIR}/ringfence/modules)
 # The CLI. Its own libraries (commands, bench figures, native examples) are
 # linked into it and not installed.
 install(TARGETS ringfence-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ringfence)
+install(TARGETS ringfence-worker
+        RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/ringfence COMPONENT ringfence)
 
 # The libraries, exported. Their PRIVATE dependencies (fmt, nlohmann_json,
 # OpenSSL::Crypto, libwabt; the toolchain's libLLVM-14 and libelf, by path) appear in the targets file as $<LINK_ONLY:...>:

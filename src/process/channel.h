@@ -52,7 +52,7 @@ enum MessageKind : uint32_t {
   kMessageCall = 1,          // a = export index; slots = arguments
   kMessageServiceReply = 2,  // seq = the request's; slots[0] = result
   // worker -> host
-  kMessageReady = 16,   // slots[0] = module code load address, slots[1] = its end
+  kMessageReady = 16,   // slots[0..1] = the module's executable range, slots[2] = its load base
   kMessageReturn = 17,  // seq = the call's; slots[0] = result
   kMessageService = 18, // seq = next request number; a = ServiceId; slots = arguments;
                         // b = payload bytes at payload[0, b) (names, log text)

@@ -1,0 +1,109 @@
+#include "tools/worker/crash_handler.h"
+
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include "src/process/worker_exit.h"
+
+namespace ringfence::worker {
+namespace {
+
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS,  SIGILL,  SIGFPE, SIGABRT,
+                                 SIGSYS,  SIGTRAP, SIGXCPU, SIGXFSZ};
+// Big enough for the handler and a nested libc call; the serving thread's
+// own stack may be exhausted when it runs.
+constexpr size_t kAltStackBytes = 64 * 1024;
+// A thread other than the serving one (a module's own thread) has no known
+// stack bounds: its walk stays within this much above the faulting sp. A
+// frame chain of garbage can still point into unmapped memory there; the
+// nested fault then kills the worker without a record (the host still sees
+// the signal).
+constexpr uintptr_t kOtherThreadStackSpan = 256 * 1024;
+
+internal::CrashRecord* crash_record = nullptr;
+uintptr_t serving_stack_top = 0;
+pid_t serving_tid = 0;
+
+void FatalSignal(int signal, siginfo_t* info, void* context) {
+  const auto* ucontext = static_cast<const ucontext_t*>(context);
+  internal::CrashRecord* crash = crash_record;
+  // A second fatal signal on another thread while the first is recorded:
+  // the record belongs to the first; this thread just waits to be ended.
+  static std::atomic<int> claimed{0};
+  if (claimed.exchange(1, std::memory_order_acq_rel) != 0) {
+    // futex, not pause(): pause is not on the seccomp allowlist.
+    static uint32_t never = 0;
+    for (;;) syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+  }
+  crash->signal = signal;
+  crash->code = info->si_code;
+  crash->address = reinterpret_cast<uintptr_t>(info->si_addr);
+  crash->syscall = signal == SIGSYS ? info->si_syscall : -1;
+  const greg_t* registers = ucontext->uc_mcontext.gregs;
+  crash->pc = static_cast<uint64_t>(registers[REG_RIP]);
+  uintptr_t sp = static_cast<uintptr_t>(registers[REG_RSP]);
+  uintptr_t frame = static_cast<uintptr_t>(registers[REG_RBP]);
+  uintptr_t top = static_cast<pid_t>(syscall(SYS_gettid)) == serving_tid
+                      ? serving_stack_top
+                      : sp + kOtherThreadStackSpan;
+  // Frame-pointer walk: [frame] = caller's frame, [frame + 8] = return
+  // address. Follow only frames inside [sp, top) that move up the stack, so
+  // a corrupt chain ends the walk instead of faulting or looping.
+  uint32_t depth = 0;
+  uintptr_t low = sp;
+  while (depth < internal::kCrashBacktraceMax && frame >= low && frame % 8 == 0 &&
+         frame + 16 <= top) {
+    const auto* words = reinterpret_cast<const uintptr_t*>(frame);
+    uintptr_t return_address = words[1];
+    if (return_address == 0) break;
+    crash->backtrace[depth++] = return_address - 1;  // the call instruction
+    low = frame + 16;
+    frame = words[0];
+  }
+  crash->depth = depth;
+  crash->written.store(1, std::memory_order_release);
+  syscall(SYS_exit_group, internal::kWorkerExitSignalBase + signal);
+  __builtin_unreachable();
+}
+
+[[noreturn]] void Fail(const char* what) {
+  std::fprintf(stderr, "ringfence-worker: cannot install the crash handler: %s\n", what);
+  std::exit(internal::kWorkerExitSetupFailed);
+}
+
+}  // namespace
+
+void InstallCrashHandler(internal::CrashRecord* crash, uintptr_t stack_top) {
+  crash_record = crash;
+  serving_stack_top = stack_top;
+  serving_tid = static_cast<pid_t>(syscall(SYS_gettid));
+  // The alternate stack, with a guard page below it.
+  void* memory = mmap(nullptr, kAltStackBytes + 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) Fail("no memory for the alternate stack");
+  if (mprotect(memory, 4096, PROT_NONE) != 0) Fail("mprotect");
+  stack_t alternate{};
+  alternate.ss_sp = static_cast<char*>(memory) + 4096;
+  alternate.ss_size = kAltStackBytes;
+  if (sigaltstack(&alternate, nullptr) != 0) Fail("sigaltstack");
+  struct sigaction action{};
+  action.sa_sigaction = FatalSignal;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  // Every fatal signal is blocked while the handler runs: a second one on
+  // this thread would otherwise interrupt the record half-written.
+  sigemptyset(&action.sa_mask);
+  for (int signal : kFatalSignals) sigaddset(&action.sa_mask, signal);
+  for (int signal : kFatalSignals) {
+    if (sigaction(signal, &action, nullptr) != 0) Fail("sigaction");
+  }
+}
+
+}  // namespace ringfence::worker

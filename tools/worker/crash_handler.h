@@ -1,0 +1,25 @@
+// The worker's fatal-signal handler: records the crash in the channel's
+// CrashRecord for the host, then ends the process with 128 + signal.
+#ifndef RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
+#define RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
+
+#include <cstdint>
+
+#include "src/process/channel.h"
+
+namespace ringfence::worker {
+
+// Installs the handler for SIGSEGV SIGBUS SIGILL SIGFPE SIGABRT SIGSYS
+// SIGTRAP SIGXCPU SIGXFSZ, running on an alternate stack (so a stack
+// overflow of the serving thread is still recorded). Call it on the serving
+// thread, which must keep running on the stack it runs on now: its bounds
+// [current sp, stack_top) limit the backtrace walk. The handler writes
+// `crash` (signal, si_code, si_addr, the denied syscall for SIGSYS, pc and a
+// frame-pointer backtrace), then stores crash->written = 1 (release) and
+// calls exit_group(128 + signal). Async-signal-safe; allocates nothing.
+// Exits the process with kWorkerExitSetupFailed if it cannot install.
+void InstallCrashHandler(internal::CrashRecord* crash, uintptr_t stack_top);
+
+}  // namespace ringfence::worker
+
+#endif  // RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_

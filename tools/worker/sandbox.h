@@ -1,0 +1,41 @@
+// The worker's lockdown, applied after the module is loaded and before any
+// of its code runs (see main.cc for the order).
+#ifndef RINGFENCE_TOOLS_WORKER_SANDBOX_H_
+#define RINGFENCE_TOOLS_WORKER_SANDBOX_H_
+
+#include <cstdint>
+
+#include "tools/worker/worker_options.h"
+
+namespace ringfence::worker {
+
+// Address space the worker itself needs beyond what the module may use
+// (--memory-limit), its code and its regions: the worker program and its
+// libraries (libc, libstdc++, libseccomp, ~20 MiB of mappings), the main
+// thread's stack as it grows (up to RLIMIT_STACK, 8 MiB by default), the
+// channel and the signal stack (< 1 MiB), libc's main heap. The worker test
+// checks that a serving worker stays below it.
+inline constexpr uint64_t kWorkerAddressAllowance = uint64_t{64} << 20;
+// RLIMIT_NOFILE: the worker keeps 0, 1, 2 and the channel; the module can
+// open nothing (seccomp), so a small limit only bounds dup().
+inline constexpr uint64_t kWorkerOpenFilesLimit = 16;
+
+// Closes every descriptor but 0, 1, 2 and `channel_fd`.
+void CloseInheritedFds(int channel_fd);
+
+// RLIMIT_AS = memory_limit + code_bytes + region_bytes +
+// kWorkerAddressAllowance (none if memory_limit is 0), RLIMIT_FSIZE 0,
+// RLIMIT_CORE 0, RLIMIT_NOFILE kWorkerOpenFilesLimit, RLIMIT_CPU
+// cpu_seconds (soft: SIGXCPU, recorded as a crash; hard one second later:
+// SIGKILL) if non-zero.
+void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64_t region_bytes);
+
+// PR_SET_NO_NEW_PRIVS, then the seccomp-bpf allowlist (sandbox.cc's
+// table). A system call outside it raises SIGSYS (SCMP_ACT_TRAP), which the
+// crash handler records with the call's number. The crash handler must be
+// installed first.
+void LockDown();
+
+}  // namespace ringfence::worker
+
+#endif  // RINGFENCE_TOOLS_WORKER_SANDBOX_H_

@@ -1,0 +1,36 @@
+// The worker's command line (see main.cc for what each part is for).
+#ifndef RINGFENCE_TOOLS_WORKER_WORKER_OPTIONS_H_
+#define RINGFENCE_TOOLS_WORKER_WORKER_OPTIONS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ringfence::worker {
+
+// A shared region the host maps into the module's 32-bit address range.
+struct RegionOption {
+  int fd = -1;
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
+
+struct WorkerOptions {
+  std::string module;
+  pid_t parent_pid = 0;
+  int channel_fd = -1;
+  int code_fd = -1;
+  std::vector<RegionOption> regions;
+  uint64_t memory_limit = 0;  // bytes; 0: no limit beyond the worker's own
+  uint64_t cpu_seconds = 0;   // 0: no limit
+};
+
+// Parses argv; on a bad command line prints why to stderr and exits with
+// kWorkerExitSetupFailed (--help exits 0).
+WorkerOptions ParseWorkerOptions(int argc, char** argv);
+
+}  // namespace ringfence::worker
+
+#endif  // RINGFENCE_TOOLS_WORKER_WORKER_OPTIONS_H_
