@@ -76,12 +76,17 @@ Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, 
   SpareSetUpChanged();
   // A worker process maps regions when it starts: a live one is replaced
   // by one that has the new region (a set-up step, not a restart).
+  // It keeps the instance's number and restart count: whoever holds them
+  // (a supervisor) sees the same instance.
   if (module_->isolation() == Isolation::kProcess && live_instance_ != nullptr) {
-    DiscardInstance();
+    uint64_t serial = instance_serial_;
     uint64_t restarts = restart_count_;
+    DiscardInstance();
     Status started = Instantiate();
     restart_count_ = restarts;
     RF_RETURN_IF_ERROR(started);
+    instance_serial_ = serial;
+    live_serial_.store(serial, std::memory_order_release);
   }
   return Status::Ok();
 }

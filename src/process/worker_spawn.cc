@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,6 +27,25 @@ Status Refused(std::string_view what, int error) {
   return Status(StatusCode::kUnavailable,
                 fmt::format("cannot start a worker process: {}: {}", what, std::strerror(error)));
 }
+
+// Descriptors the spawn copies into place, first duplicated above every
+// target number: dup2 into 3, 4, 5... must not overwrite a source that
+// happens to sit at one of those numbers. Closed on scope exit.
+class StagedFds {
+ public:
+  ~StagedFds() {
+    for (int fd : fds_) close(fd);
+  }
+  // A close-on-exec duplicate of `fd` numbered 64 or above, or -1.
+  int Stage(int fd) {
+    int staged = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+    if (staged >= 0) fds_.push_back(staged);
+    return staged;
+  }
+
+ private:
+  std::vector<int> fds_;
+};
 
 // Closes what it holds on scope exit unless released.
 struct FdPair {
@@ -55,16 +75,28 @@ StatusOr<SpawnedWorker> SpawnWorker(const WorkerSpawnRequest& request) {
       "--channel-fd",           std::to_string(kChannelFd),
       "--code-fd",              std::to_string(kCodeFd),
       "--memory-limit",         std::to_string(request.memory_limit_bytes)};
+  StagedFds staged;
+  int channel_fd = staged.Stage(request.channel_fd);
+  int code_fd = staged.Stage(request.code_fd);
+  int out_fd = staged.Stage(out.write);
+  int err_fd = staged.Stage(err.write);
+  std::vector<int> region_fds;
+  for (const WorkerRegion& region : request.regions) region_fds.push_back(staged.Stage(region.fd));
+  if (channel_fd < 0 || code_fd < 0 || out_fd < 0 || err_fd < 0 ||
+      std::find(region_fds.begin(), region_fds.end(), -1) != region_fds.end()) {
+    return Refused("dup", errno);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out.write, 1);
-  posix_spawn_file_actions_adddup2(&actions, err.write, 2);
-  posix_spawn_file_actions_adddup2(&actions, request.channel_fd, kChannelFd);
-  posix_spawn_file_actions_adddup2(&actions, request.code_fd, kCodeFd);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  posix_spawn_file_actions_adddup2(&actions, channel_fd, kChannelFd);
+  posix_spawn_file_actions_adddup2(&actions, code_fd, kCodeFd);
   int next_fd = kFirstRegionFd;
-  for (const WorkerRegion& region : request.regions) {
-    posix_spawn_file_actions_adddup2(&actions, region.fd, next_fd);
+  for (size_t i = 0; i < request.regions.size(); ++i) {
+    const WorkerRegion& region = request.regions[i];
+    posix_spawn_file_actions_adddup2(&actions, region_fds[i], next_fd);
     args.push_back("--region");
     args.push_back(fmt::format("{}:{}:{}", next_fd, region.address, region.size));
     ++next_fd;
