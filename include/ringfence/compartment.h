@@ -341,32 +341,49 @@ class Compartment {
   // depth before. Errors: kDeadlineExceeded, kUnavailable, kInstantiateFailed.
   Status Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint32_t* outer_depth);
   // Leaves a frame entered at `outer_depth`: wakes a waiting thread and
-  // settles a kill that came while the frame was open. Also undoes a fast
-  // entry that found the claim revoked.
-  [[gnu::noinline, gnu::cold]] void Leave(uint32_t outer_depth);
-  // The fast entry, for a thread whose claim_token holds the claim: raise
-  // the depth, then check the claim again. Only a compiler fence between:
-  // a thread revoking the claim issues a process-wide barrier, which orders
-  // the store before the load on this CPU. On success *outer_depth is the
-  // depth before; false (depth unchanged) means: take the slow path.
-  [[gnu::always_inline]] bool TryEnterFast(const void* claim_token, uint32_t* outer_depth) {
-    if (fast_owner_.load(std::memory_order_relaxed) != claim_token) [[unlikely]] return false;
-    uint32_t depth = depth_.load(std::memory_order_relaxed);
-    depth_.store(depth + 1, std::memory_order_relaxed);
+  // settles a kill that came while the frame was open.
+  void Leave(uint32_t outer_depth) {
+    depth_.store(outer_depth, std::memory_order_release);
+    if (outer_depth == 0) AfterLastLeave();
+  }
+  // After the depth fell to 0 (the store is done already, and must not be
+  // repeated: another thread may have entered since): wakes a waiting
+  // thread, settles a pending kill.
+  [[gnu::noinline, gnu::cold]] void AfterLastLeave();
+  // The fast entry, for a thread whose claim_token holds the claim:
+  // announce the entry in the thread's gate, check the claim, raise the
+  // depth, end the announcement. Only compiler fences between: a thread
+  // revoking the claim issues a process-wide barrier, which orders the
+  // announcement before the check on this CPU, so either the check sees
+  // the claim gone or the revoker sees the announcement and waits for its
+  // end (WaitOutOfFastEntry) before it reads the depth. So a fast entrant
+  // never stores to the depth once another thread may have entered. On
+  // success *outer_depth is the depth before; false (nothing changed)
+  // means: take the slow path.
+  [[gnu::always_inline]] bool TryEnterFast(internal::ThreadGate& gate, uint32_t* outer_depth) {
+    std::atomic_ref<const void*> entering(gate.entering);
+    entering.store(this, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (fast_owner_.load(std::memory_order_relaxed) != claim_token) [[unlikely]] {
-      Leave(depth);
+    if (fast_owner_.load(std::memory_order_relaxed) != gate.claim_token) [[unlikely]] {
+      entering.store(nullptr, std::memory_order_relaxed);
       return false;
     }
+    uint32_t depth = depth_.load(std::memory_order_relaxed);
+    depth_.store(depth + 1, std::memory_order_relaxed);
+    entering.store(nullptr, std::memory_order_release);
     *outer_depth = depth;
     return true;
   }
-  // Leaves a frame TryEnterFast entered; the full Leave only if the claim
-  // was revoked meanwhile (someone may wait, or a kill may be pending).
+  // Leaves a frame TryEnterFast entered; wakes and settles only if the
+  // claim was revoked meanwhile (someone may wait, or a kill may be
+  // pending). The same barrier argument: either the revoker sees the lower
+  // depth, or this thread sees the claim gone.
   [[gnu::always_inline]] void LeaveFast(uint32_t outer_depth, const void* claim_token) {
     depth_.store(outer_depth, std::memory_order_release);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (fast_owner_.load(std::memory_order_relaxed) != claim_token) [[unlikely]] Leave(outer_depth);
+    if (fast_owner_.load(std::memory_order_relaxed) != claim_token && outer_depth == 0) [[unlikely]] {
+      AfterLastLeave();
+    }
   }
   // Makes a fresh instance, holding other threads off (depth_ at 1 while
   // the module's start-up code runs, entry_mutex_ released meanwhile);
@@ -424,7 +441,8 @@ class Compartment {
   // that may enter without the mutex: set only while the instance is live,
   // no deadline applies and no other thread waits. A thread that wants in
   // clears it, then a process-wide barrier makes every fast entry that
-  // raced either visible in depth_ or aware of the cleared claim.
+  // raced either visible in its thread's `entering` (and waited out, after
+  // which its depth_ store is visible) or aware of the cleared claim.
   std::atomic<const void*> fast_owner_{internal::kNoClaim};
   std::atomic<uint32_t> depth_{0};  // frames the owner has open; futex word
   std::mutex entry_mutex_;
@@ -494,7 +512,7 @@ template <typename R, typename... A>
   internal::ThreadGate& gate = internal::t_thread_gate;
   Compartment& compartment = *compartment_;
   uint32_t depth;
-  if (!compartment.TryEnterFast(gate.claim_token, &depth)) [[unlikely]] return SlowCall(args...);
+  if (!compartment.TryEnterFast(gate, &depth)) [[unlikely]] return SlowCall(args...);
 #if defined(__clang__)
   rf_frame frame;
   frame.prev = gate.thread.top;

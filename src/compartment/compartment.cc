@@ -249,15 +249,23 @@ void Compartment::RevokeClaim() {
   if (holder == internal::kNoClaim) return;
   fast_owner_.store(internal::kNoClaim, std::memory_order_relaxed);
   if (holder == &internal::t_thread_gate) return;  // our own claim: nothing raced
-  // Every fast entry that raced with the store above has now either raised
-  // depth_ visibly or will see the claim gone (see TypedExport::operator()).
+  // Every fast entry that raced with the store above has now either
+  // announced itself visibly or will see the claim gone; one announced is
+  // waited out, after which its depth_ store, if any, is visible (see
+  // TryEnterFast).
   internal::ProcessFence();
+  internal::WaitOutOfFastEntry(static_cast<const internal::ThreadGate*>(holder), this);
 }
 
 void Compartment::SettlePendingKill() {
   uint32_t kind = core_->kill_kind.load();
   if (kind == RF_TRAP_NONE) return;
   if (live_instance_ != nullptr) {
+    // The claim goes first: a holder's next call would otherwise enter by
+    // the fast path, which does not look at the instance, and run module
+    // code with none. (Enter may have granted the claim after the kill was
+    // sent, if it came while Enter started an instance unlocked.)
+    RevokeClaim();
     DiscardInstance();
     SetLastTrap(KilledTrap(module_->name(), kind));
   }
@@ -288,7 +296,7 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
     }
     owner_ = &gate;
   }
-  uint32_t depth = depth_.load(std::memory_order_relaxed);
+  uint32_t depth = depth_.load(std::memory_order_acquire);
   if (depth == 0) SettlePendingKill();
   if (core_->kill_kind.load() != RF_TRAP_NONE || (depth > 0 && live_instance_ == nullptr)) {
     return Status(StatusCode::kUnavailable,
@@ -311,21 +319,23 @@ Status Compartment::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, uint
   depth_.store(depth + 1, std::memory_order_relaxed);
   *outer_depth = depth;
   // The fast path skips CallSlots, where faults are injected.
-  // (Process modules have no code in this process: never.)
+  // Nor with a kill pending (it may have come while StartInstance ran
+  // unlocked): the frame's Leave discards the instance. (Process modules
+  // have no code in this process: never.)
   if (waiters_ == 0 && options_.call_timeout.count() == 0 && gate.deadline_ns == 0 &&
-      options_.fault_injector == nullptr && module_->isolation() == Isolation::kWasm &&
-      internal::ProcessFenceAvailable()) {
+      core_->kill_kind.load() == RF_TRAP_NONE && options_.fault_injector == nullptr &&
+      module_->isolation() == Isolation::kWasm && internal::ProcessFenceAvailable()) {
     fast_owner_.store(&gate, std::memory_order_relaxed);
   }
   return Status::Ok();
 }
 
-void Compartment::Leave(uint32_t outer_depth) {
-  depth_.store(outer_depth, std::memory_order_release);
-  if (outer_depth != 0) return;
+void Compartment::AfterLastLeave() {
   std::lock_guard lock(entry_mutex_);
   if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
-  if (depth_.load(std::memory_order_relaxed) == 0) SettlePendingKill();
+  // Acquire: the frames that left (by LeaveFast, without the mutex) are
+  // over before their instance goes.
+  if (depth_.load(std::memory_order_acquire) == 0) SettlePendingKill();
 }
 
 Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
@@ -343,7 +353,7 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
   uint32_t outer_depth = 0;
   // The fast entry of TypedExport::operator() serves linked calls and
   // CallDynamic from the thread holding the claim too.
-  bool fast = deadline_ns == 0 && TryEnterFast(gate.claim_token, &outer_depth);
+  bool fast = deadline_ns == 0 && TryEnterFast(gate, &outer_depth);
   if (!fast) RF_RETURN_IF_ERROR(Enter(gate, deadline_ns, &outer_depth));
   if (expected_instance != 0 && expected_instance != instance_serial()) {
     if (fast) {

@@ -1,5 +1,6 @@
 #include "src/gate/fault_handler.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <ucontext.h>
 
@@ -93,6 +94,9 @@ void RecordBacktrace(const ThreadGate& gate, rf_thread& thread, const Module& mo
 // The trap kind for a fault we may claim, or RF_TRAP_NONE.
 uint32_t ClassifyFault(int signo, const siginfo_t* info, void* context, ThreadGate& gate) {
   if (!gate.ready || gate.thread.top == nullptr) return RF_TRAP_NONE;
+  // A gate armed without an instance is a host bug: never claimed (and the
+  // core must not be looked up, or this handler would fault itself).
+  if (rf_frame_instance(gate.thread.top) == nullptr) return RF_TRAP_NONE;
   rf_import_context* core = CoreOfInstance(rf_frame_instance(gate.thread.top));
   if (!core->module->ContainsCode(FaultingPc(context))) return RF_TRAP_NONE;
   auto address = reinterpret_cast<uintptr_t>(info->si_addr);
@@ -136,15 +140,27 @@ void OnFault(int signo, siginfo_t* info, void* context) {
   rf_unwind_top(&gate.thread, module.abi().unwind);
 }
 
+// Runs with kPreemptSignal blocked (no SA_NODEFER): senders repeat the
+// signal (Kill() may be called in a loop, the watchdog retries), and a
+// thread that is slow to be scheduled can have it pending again before
+// its handler has run one instruction. Were it unblocked, the kernel would
+// stack one more ~3 KiB signal frame on the alternate stack for every
+// repetition until the stack overflowed and the kernel, unable to deliver
+// anything, killed the process with a forced SIGSEGV.
 void OnPreempt(int signo, siginfo_t* info, void* context) {
   ThreadGate& gate = t_thread_gate;
-  if (gate.ready && gate.thread.top != nullptr) {
+  if (gate.ready && gate.thread.top != nullptr && rf_frame_instance(gate.thread.top) != nullptr) {
     rf_import_context* core = CoreOfInstance(rf_frame_instance(gate.thread.top));
     uint32_t kind = core->kill_kind.load(std::memory_order_relaxed);
     if (kind != RF_TRAP_NONE && core->module->ContainsCode(FaultingPc(context))) {
       gate.thread.trap_kind = kind;
       gate.thread.trap_pc = FaultingPc(context);
       RecordBacktrace(gate, gate.thread, *core->module, kind, context);
+      // The jump skips sigreturn, which would have restored the mask of the
+      // interrupted code: restore it here (it unblocks kPreemptSignal). A
+      // signal arriving from here on finds this handler, not module code,
+      // and is ignored: at most two of its frames are ever on the stack.
+      pthread_sigmask(SIG_SETMASK, &static_cast<ucontext_t*>(context)->uc_sigmask, nullptr);
       rf_unwind_top(&gate.thread, core->module->abi().unwind);
     }
   }
@@ -167,9 +183,10 @@ void InstallFaultHandlers() {
     RF_CHECK(sigaction(SIGSEGV, &action, &g_previous_segv) == 0);
     RF_CHECK(sigaction(SIGBUS, &action, &g_previous_bus) == 0);
     // SA_RESTART: host code the signal interrupts resumes its system calls.
+    // No SA_NODEFER: see OnPreempt.
     struct sigaction preempt = {};
     preempt.sa_sigaction = OnPreempt;
-    preempt.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    preempt.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&preempt.sa_mask);
     RF_CHECK(sigaction(kPreemptSignal, &preempt, &g_previous_preempt) == 0);
   });

@@ -1,10 +1,13 @@
 #include "ringfence/internal/thread_gate.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <mutex>
+#include <unordered_set>
 
 #include "ringfence/status.h"
 #include "src/gate/fault_handler.h"
@@ -49,6 +52,30 @@ void EnsureAltStack() {
   RF_CHECK(pthread_setspecific(g_alt_stack_key, mapping) == 0);
 }
 
+// Gates of the threads that are still running: WaitOutOfFastEntry reads
+// another thread's gate, which is freed with that thread's stack.
+std::mutex g_live_gates_mutex;
+std::unordered_set<const ThreadGate*>& LiveGates() {
+  static auto* gates = new std::unordered_set<const ThreadGate*>();  // never destroyed
+  return *gates;
+}
+pthread_key_t g_live_gate_key;
+
+void ForgetGate(void* gate) {
+  std::lock_guard lock(g_live_gates_mutex);
+  LiveGates().erase(static_cast<const ThreadGate*>(gate));
+}
+
+void RememberGate(ThreadGate* gate) {
+  static std::once_flag once;
+  std::call_once(once, [] { RF_CHECK(pthread_key_create(&g_live_gate_key, ForgetGate) == 0); });
+  {
+    std::lock_guard lock(g_live_gates_mutex);
+    LiveGates().insert(gate);
+  }
+  RF_CHECK(pthread_setspecific(g_live_gate_key, gate) == 0);
+}
+
 void FindStackBounds(uintptr_t* low, uintptr_t* high) {
   pthread_attr_t attr;
   RF_CHECK(pthread_getattr_np(pthread_self(), &attr) == 0);
@@ -71,7 +98,24 @@ void InitThreadGate() {
   FindStackBounds(&gate.stack_low, &gate.stack_high);
   gate.self = pthread_self();
   gate.claim_token = gate.deadline_ns == 0 ? &gate : nullptr;
+  gate.entering = nullptr;
+  RememberGate(&gate);
   gate.ready = true;
+}
+
+void WaitOutOfFastEntry(const ThreadGate* holder, const void* compartment) {
+  while (true) {
+    {
+      std::lock_guard lock(g_live_gates_mutex);
+      if (LiveGates().count(holder) == 0) return;
+      // Acquire: once the entry is over, its store to the depth is visible.
+      auto& entering = const_cast<const void*&>(holder->entering);
+      if (std::atomic_ref<const void*>(entering).load(std::memory_order_acquire) != compartment) {
+        return;
+      }
+    }
+    sched_yield();
+  }
 }
 
 }  // namespace ringfence::internal

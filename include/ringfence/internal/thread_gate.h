@@ -27,6 +27,13 @@ struct ThreadGate {
   // the fast path: this ThreadGate, or null while a deadline applies (calls
   // with a deadline need the full path). Null until InitThreadGate.
   const void* claim_token;
+  // The compartment this thread is entering by the fast path, from before
+  // it checks the claim until its depth is raised (or it gave up), else
+  // null. A thread revoking this thread's claim waits until this is no
+  // longer that compartment (WaitOutOfFastEntry), so no fast entry that
+  // started under the claim can store to the depth afterwards. Accessed
+  // with std::atomic_ref.
+  const void* entering;
 };
 
 // The value of a compartment's claim when no thread holds it: an address no
@@ -40,6 +47,12 @@ extern __thread ThreadGate t_thread_gate;
 // Installs the process's fault handlers (once), this thread's alternate
 // signal stack and its stack bounds. Idempotent.
 [[gnu::cold]] void InitThreadGate();
+
+// Waits until the thread whose gate is `holder` is not in the middle of a
+// fast entry into `compartment` (its `entering`), or has exited. Call after
+// revoking that thread's claim and a process-wide barrier. The window is a
+// few instructions, so this waits only if that thread was preempted inside.
+void WaitOutOfFastEntry(const ThreadGate* holder, const void* compartment);
 
 inline ThreadGate* CurrentThreadGate() {
   if (!t_thread_gate.ready) [[unlikely]] InitThreadGate();
