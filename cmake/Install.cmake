@@ -59,6 +59,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ringfence
         COMPONENT ringfence
         FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/module_abi.h
+              ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/slots.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ringfence/internal
         COMPONENT ringfence)
 
@@ -67,6 +68,7 @@ set(RINGFENCE_SDK_FILES
   include/ringfence/module.h
   include/ringfence/internal/module_abi.h
   include/ringfence/internal/native_abi.h
+  include/ringfence/internal/slots.h
   runtime/module_shim.c
   runtime/native_module_shim.c
   runtime/module_gate.h

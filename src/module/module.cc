@@ -16,6 +16,7 @@
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
 #include "src/module/call_classes.h"
+#include "src/module/code_range.h"
 #include "src/module/module_file_format.h"
 #include "src/process/process_instance.h"
 #include "src/services/host_imports.h"
@@ -125,24 +126,6 @@ StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& na
   return library;
 }
 
-struct CodeRangeQuery {
-  uintptr_t load_address;
-  uintptr_t begin = UINTPTR_MAX;
-  uintptr_t end = 0;
-};
-
-int FindExecutableSegments(dl_phdr_info* info, size_t, void* data) {
-  auto* query = static_cast<CodeRangeQuery*>(data);
-  if (info->dlpi_addr != query->load_address) return 0;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& header = info->dlpi_phdr[i];
-    if (header.p_type != PT_LOAD || (header.p_flags & PF_X) == 0) continue;
-    query->begin = std::min<uintptr_t>(query->begin, info->dlpi_addr + header.p_vaddr);
-    query->end = std::max<uintptr_t>(query->end, info->dlpi_addr + header.p_vaddr + header.p_memsz);
-  }
-  return 1;
-}
-
 }  // namespace
 
 StatusOr<std::shared_ptr<const Module>> Module::Load(const std::string& path) {
@@ -198,13 +181,12 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
   if (dlinfo(module->library_, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) {
     return Status(StatusCode::kLoadFailed, fmt::format("{}: cannot locate its code", origin));
   }
-  CodeRangeQuery query{static_cast<uintptr_t>(map->l_addr)};
-  dl_iterate_phdr(FindExecutableSegments, &query);
-  if (query.begin >= query.end) {
+  internal::CodeRange code = internal::ExecutableRange(static_cast<uintptr_t>(map->l_addr));
+  if (code.begin >= code.end) {
     return Status(StatusCode::kLoadFailed, fmt::format("{}: has no executable segment", origin));
   }
-  module->code_begin_ = query.begin;
-  module->code_end_ = query.end;
+  module->code_begin_ = code.begin;
+  module->code_end_ = code.end;
 
   const rf_module_abi& abi = *module->abi_;
   for (uint32_t i = 0; i < abi.function_count; ++i) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "src/services/host_imports.h"
+#include "src/toolchain/c_text.h"
 
 namespace ringfence::internal {
 namespace {
@@ -82,31 +83,7 @@ StatusOr<HeaderShape> ParseHeader(const std::string& header) {
   return shape;
 }
 
-// wasm2c's C type for a value type.
-std::string_view CType(ValueType type) {
-  switch (type) {
-    case ValueType::kI32: return "u32";
-    case ValueType::kI64: return "u64";
-    case ValueType::kF32: return "f32";
-    case ValueType::kF64: return "f64";
-  }
-  return "u32";
-}
 
-std::string CString(std::string_view text) {
-  std::string quoted = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f || c == '?') {
-      quoted += fmt::format("\\{:03o}", c);
-    } else {
-      quoted += static_cast<char>(c);
-    }
-  }
-  return quoted + "\"";
-}
 
 std::string TypeCodes(const std::vector<ValueType>& types) {
   std::string codes;
@@ -139,12 +116,12 @@ void WriteImport(std::ostream& out, uint32_t import_index, const ImportInfo& imp
       const Signature& signature = import.signature;
       out << "  uint64_t args[" << std::max<size_t>(signature.params.size(), 1) << "] = {0};\n";
       for (size_t i = 0; i < signature.params.size(); ++i) {
-        out << "  args[" << i << "] = rf_" << CType(signature.params[i]) << "_to_slot(a" << i + 1
+        out << "  args[" << i << "] = rf_" << SlotSuffix(signature.params[i]) << "_to_slot(a" << i + 1
             << ");\n";
       }
       out << "  uint64_t result = 0;\n"
           << "  rf_host->call_linked((rf_import_context*)a0, " << import_index << "u, args, &result);\n";
-      if (signature.result) out << "  return rf_slot_to_" << CType(*signature.result) << "(result);\n";
+      if (signature.result) out << "  return rf_slot_to_" << SlotSuffix(*signature.result) << "(result);\n";
       else out << "  (void)result;\n";
       break;
     }
@@ -155,12 +132,12 @@ void WriteImport(std::ostream& out, uint32_t import_index, const ImportInfo& imp
 void WriteExportGates(std::ostream& out, uint32_t index, const ExportInfo& info,
                       const Prototype& prototype) {
   const Signature& signature = info.signature;
-  std::string result_type = signature.result ? std::string(CType(*signature.result)) : "void";
+  std::string result_type = signature.result ? std::string(SlotSuffix(*signature.result)) : "void";
   // Typed gate: R gate(rf_thread*, void* instance, P...).
   out << "static " << result_type << " rf_gate_" << index << "(rf_thread* thread, void* instance";
   std::string call_args;
   for (size_t i = 0; i < signature.params.size(); ++i) {
-    out << ", " << CType(signature.params[i]) << " p" << i;
+    out << ", " << SlotSuffix(signature.params[i]) << " p" << i;
     call_args += fmt::format(", p{}", i);
   }
   out << ") {\n";
@@ -176,10 +153,10 @@ void WriteExportGates(std::ostream& out, uint32_t index, const ExportInfo& info,
       << "(rf_thread* thread, void* instance, const uint64_t* args, uint64_t* results) {\n";
   std::string slot_args;
   for (size_t i = 0; i < signature.params.size(); ++i) {
-    slot_args += fmt::format(", rf_slot_to_{}(args[{}])", CType(signature.params[i]), i);
+    slot_args += fmt::format(", rf_slot_to_{}(args[{}])", SlotSuffix(signature.params[i]), i);
   }
   if (signature.result) {
-    out << "  results[0] = rf_" << CType(*signature.result) << "_to_slot(rf_gate_" << index
+    out << "  results[0] = rf_" << SlotSuffix(*signature.result) << "_to_slot(rf_gate_" << index
         << "(thread, instance" << slot_args << "));\n";
   } else {
     out << "  (void)results;\n  rf_gate_" << index << "(thread, instance" << slot_args << ");\n";

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "src/toolchain/c_text.h"
+
 namespace ringfence::internal {
 namespace {
 
@@ -18,32 +20,7 @@ std::string_view CType(ValueType type) {
   return "uint32_t";
 }
 
-// Suffix of the slot conversions below (module_abi.h's rf_slot_* semantics:
-// i32 and f32 bits in the low 32 bits of a slot).
-std::string_view SlotName(ValueType type) {
-  switch (type) {
-    case ValueType::kI32: return "u32";
-    case ValueType::kI64: return "u64";
-    case ValueType::kF32: return "f32";
-    case ValueType::kF64: return "f64";
-  }
-  return "u32";
-}
 
-std::string CString(std::string_view text) {
-  std::string quoted = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f || c == '?') {
-      quoted += fmt::format("\\{:03o}", c);
-    } else {
-      quoted += static_cast<char>(c);
-    }
-  }
-  return quoted + "\"";
-}
 
 std::string ResultType(const Signature& signature) {
   return signature.result ? std::string(CType(*signature.result)) : "void";
@@ -69,35 +46,11 @@ constexpr char kPreamble[] = R"(#include <stdint.h>
 #include <string.h>
 
 #include <ringfence/internal/native_abi.h>
+#include <ringfence/internal/slots.h>
 
 /* Set by the entry point; defined in native_module_shim.c. */
 extern const rf_worker_api* rf_native_worker;
 
-static inline uint32_t rf_slot_to_u32(uint64_t slot) { return (uint32_t)slot; }
-static inline uint64_t rf_slot_to_u64(uint64_t slot) { return slot; }
-static inline float rf_slot_to_f32(uint64_t slot) {
-  uint32_t bits = (uint32_t)slot;
-  float value;
-  memcpy(&value, &bits, sizeof(value));
-  return value;
-}
-static inline double rf_slot_to_f64(uint64_t slot) {
-  double value;
-  memcpy(&value, &slot, sizeof(value));
-  return value;
-}
-static inline uint64_t rf_u32_to_slot(uint32_t value) { return value; }
-static inline uint64_t rf_u64_to_slot(uint64_t value) { return value; }
-static inline uint64_t rf_f32_to_slot(float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
-static inline uint64_t rf_f64_to_slot(double value) {
-  uint64_t bits;
-  memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
 
 )";
 
@@ -126,11 +79,11 @@ std::string WriteNativeGlue(const NativeInterface& interface, const std::string&
     std::string call_args;
     for (size_t p = 0; p < signature.params.size(); ++p) {
       call_args += fmt::format("{}rf_slot_to_{}(args[{}])", p > 0 ? ", " : "",
-                               SlotName(signature.params[p]), p);
+                               SlotSuffix(signature.params[p]), p);
     }
     if (signature.params.empty()) out << "  (void)args;\n";
     if (signature.result) {
-      out << "  *result = rf_" << SlotName(*signature.result) << "_to_slot(rf_export_" << i << "("
+      out << "  *result = rf_" << SlotSuffix(*signature.result) << "_to_slot(rf_export_" << i << "("
           << call_args << "));\n";
     } else {
       out << "  (void)result;\n  rf_export_" << i << "(" << call_args << ");\n";
@@ -160,12 +113,12 @@ std::string WriteNativeGlue(const NativeInterface& interface, const std::string&
         << ") {\n";
     out << "  uint64_t args[" << std::max<size_t>(signature.params.size(), 1) << "] = {0};\n";
     for (size_t p = 0; p < signature.params.size(); ++p) {
-      out << "  args[" << p << "] = rf_" << SlotName(signature.params[p]) << "_to_slot(a" << p
+      out << "  args[" << p << "] = rf_" << SlotSuffix(signature.params[p]) << "_to_slot(a" << p
           << ");\n";
     }
     out << "  uint64_t result = rf_native_worker->call_linked(" << i << "u, args);\n";
     if (signature.result) {
-      out << "  return rf_slot_to_" << SlotName(*signature.result) << "(result);\n";
+      out << "  return rf_slot_to_" << SlotSuffix(*signature.result) << "(result);\n";
     } else {
       out << "  (void)result;\n";
     }

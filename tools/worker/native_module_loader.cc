@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "src/module/code_range.h"
 #include "src/process/worker_exit.h"
 
 namespace ringfence::worker {
@@ -21,24 +22,6 @@ namespace {
 
 // Slots in one kMessageCall.
 constexpr size_t kMaxExportParams = 6;
-
-struct CodeRangeQuery {
-  uintptr_t load_address;
-  uintptr_t begin = UINTPTR_MAX;
-  uintptr_t end = 0;
-};
-
-int FindExecutableSegments(dl_phdr_info* info, size_t, void* data) {
-  auto* query = static_cast<CodeRangeQuery*>(data);
-  if (info->dlpi_addr != query->load_address) return 0;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& header = info->dlpi_phdr[i];
-    if (header.p_type != PT_LOAD || (header.p_flags & PF_X) == 0) continue;
-    query->begin = std::min<uintptr_t>(query->begin, info->dlpi_addr + header.p_vaddr);
-    query->end = std::max<uintptr_t>(query->end, info->dlpi_addr + header.p_vaddr + header.p_memsz);
-  }
-  return 1;
-}
 
 }  // namespace
 
@@ -78,11 +61,10 @@ LoadedModule LoadNativeModule(int code_fd, const std::string& expected_name,
   if (dlinfo(library, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) {
     Fail(expected_name, "cannot locate its code");
   }
-  CodeRangeQuery query{static_cast<uintptr_t>(map->l_addr)};
-  dl_iterate_phdr(FindExecutableSegments, &query);
-  if (query.begin >= query.end) Fail(expected_name, "its code has no executable segment");
-  loaded.code_begin = query.begin;
-  loaded.code_end = query.end;
+  internal::CodeRange code = internal::ExecutableRange(static_cast<uintptr_t>(map->l_addr));
+  if (code.begin >= code.end) Fail(expected_name, "its code has no executable segment");
+  loaded.code_begin = code.begin;
+  loaded.code_end = code.end;
   loaded.load_base = static_cast<uintptr_t>(map->l_addr);
   return loaded;
 }
