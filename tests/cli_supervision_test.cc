@@ -68,7 +68,12 @@ TEST(CliSupervisionTest, DemoStormLosesAndDuplicatesNothing) {
 // and still nothing is lost or duplicated.
 TEST(CliSupervisionTest, DemoStormUnderTheProcessBackendLosesAndDuplicatesNothing) {
   TempDir dir;
+  // A denser storm than the default, so that one short second surely
+  // injects faults of each sort (a worker restart costs milliseconds).
   CliResult result = RunCli({"demo", "--isolation", "process", "--duration", "1", "--seed", "7",
+                             "--storm",
+                             "trap=0.02,hang=0.002,slow=0.01,slow-ms=1,point=blockdev.io:0.02,"
+                             "point=minifs.lookup:0.01",
                              "--json", "--quiet-modules", "--report", dir.Path("crashes.jsonl")});
   ASSERT_EQ(result.exit_code, kExitOk) << result;
   std::vector<std::string> lines = Lines(result.out);

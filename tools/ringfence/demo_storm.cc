@@ -71,6 +71,13 @@ Status Fail(const std::string& what, const Status& status) {
   return Status(status.code(), fmt::format("{}: {}", what, status.message()));
 }
 
+// A start-up call's outcome, for the message saying why the stack is not up.
+std::string Describe(const Result<int32_t>& result) {
+  if (result.trapped()) return result.trap().ToString();
+  if (result.failed()) return "error: " + result.status().message();
+  return fmt::format("returned {}", result.value());
+}
+
 // blockdev.rfm, or blockdev_native.rfm for the process backend (the module
 // inside is still named blockdev).
 std::string ModuleFilePath(const std::string& dir, const std::string& name, Isolation isolation) {
@@ -147,7 +154,9 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   Result<int32_t> attached = stack->driver->Call<int32_t(int32_t)>("attach", DISK_BLOCKS);
   Result<int32_t> mounted = stack->fs->Call<int32_t(int32_t)>("mount", kFiles);
   if (!attached.ok() || attached.value() != 0 || !mounted.ok() || mounted.value() != 0) {
-    return Status(StatusCode::kInternal, "the driver stack did not come up (attach/mount failed)");
+    return Status(StatusCode::kInternal,
+                  fmt::format("the driver stack did not come up (blockdev.attach: {}; minifs.mount: {})",
+                              Describe(attached), Describe(mounted)));
   }
   return Status::Ok();
 }
