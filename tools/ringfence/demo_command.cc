@@ -43,10 +43,9 @@ CommandRunner AddDemoCommand(CLI::App& app) {
   command->add_flag("--quiet-modules", storm->quiet_modules, "Hide the modules' own output");
   CLI::Option* isolation = AddIsolationOption(
       *command, &storm->isolation,
-      "Where the modules run: wasm (each in its own window in this process: blockdev.rfm, "
-      "minifs.rfm) or process (each in a sandboxed worker process: blockdev_native.rfm, "
-      "minifs_native.rfm; the warm spares are pre-started workers)");
-  isolation->capture_default_str();
+      "Where the modules run (default wasm): wasm (each in its own window in this process: "
+      "blockdev.rfm, minifs.rfm) or process (each in a sandboxed worker process: "
+      "blockdev_native.rfm, minifs_native.rfm; the warm spares are pre-started workers)");
   command->add_flag("--tour", *tour,
                     "Show each kind of trap being contained, one by one (wasm backend only)");
   return [storm, tour, isolation] {

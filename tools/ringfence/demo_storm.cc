@@ -134,7 +134,8 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
     std::string path = ModuleFilePath(dir, names[i], options.isolation);
     StatusOr<std::shared_ptr<const Module>> module = Module::Load(path);
     if (!module.ok()) {
-      if (options.isolation == Isolation::kProcess && module.status().code() == StatusCode::kIoError) {
+      if (options.isolation == Isolation::kProcess &&
+          module.status().code() == StatusCode::kIoError) {
         return Fail("--isolation process needs the examples' native builds (built with the "
                     "project, or `ringfence build --native`)",
                     module.status());
