@@ -1,8 +1,14 @@
 // The CLI's supervision features: `ringfence demo` (the fault storm on the
 // driver stack, --json, --metrics, --report), and `ringfence call` with
-// --report, --inject, --seed and --repeat.
+// --report, --inject, --seed and --repeat; the demo under the process
+// backend (--isolation process).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +18,7 @@
 namespace ringfence {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::CliResult;
@@ -54,6 +61,56 @@ TEST(CliSupervisionTest, DemoStormLosesAndDuplicatesNothing) {
   nlohmann::json first = nlohmann::json::parse(crashes[0]);
   EXPECT_TRUE(first["module"] == "blockdev" || first["module"] == "minifs") << first;
   EXPECT_FALSE(first["action"].get<std::string>().empty());
+}
+
+// The same storm with each module in a sandboxed worker process: fault
+// points and traps cross the channel, deaths holding the lock are repaired,
+// and still nothing is lost or duplicated.
+TEST(CliSupervisionTest, DemoStormUnderTheProcessBackendLosesAndDuplicatesNothing) {
+  TempDir dir;
+  // A denser storm than the default, so that one short second surely
+  // injects faults of each sort (a worker restart costs milliseconds).
+  CliResult result = RunCli({"demo", "--isolation", "process", "--duration", "1", "--seed", "7",
+                             "--storm",
+                             "trap=0.02,hang=0.002,slow=0.01,slow-ms=1,point=blockdev.io:0.02,"
+                             "point=minifs.lookup:0.01",
+                             "--json", "--quiet-modules", "--report", dir.Path("crashes.jsonl")});
+  ASSERT_EQ(result.exit_code, kExitOk) << result;
+  std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 1u) << "stdout is the JSON summary alone: " << result;
+  nlohmann::json summary = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(summary["isolation"], "process");
+  EXPECT_EQ(summary["lost"], 0);
+  EXPECT_EQ(summary["duplicated"], 0);
+  EXPECT_TRUE(summary["checksum_ok"].get<bool>());
+  EXPECT_GT(summary["calls"].get<uint64_t>(), 0u);
+  EXPECT_GT(summary["injected"].get<uint64_t>(), 0u) << "the storm injected faults";
+  EXPECT_GT(summary["recovered"].get<uint64_t>(), 0u);
+  EXPECT_THAT(result.err, HasSubstr("backend   process"));
+  std::vector<std::string> crashes = Lines(dir.Read("crashes.jsonl"));
+  EXPECT_EQ(crashes.size(), summary["traps"].get<size_t>());
+}
+
+TEST(CliSupervisionTest, DemoDefaultsToTheWasmBackend) {
+  CliResult result = RunCli({"demo", "--duration", "0.2", "--json", "--quiet-modules"});
+  ASSERT_EQ(result.exit_code, kExitOk) << result;
+  nlohmann::json summary = nlohmann::json::parse(Lines(result.out).at(0));
+  EXPECT_EQ(summary["isolation"], "wasm");
+}
+
+TEST(CliSupervisionTest, DemoProcessBackendNeedsTheNativeBuilds) {
+  TempDir dir;
+  // A module directory with the wasm examples only.
+  for (const char* name : {"calc", "blockdev", "minifs"}) {
+    std::ifstream in(ExampleModulePath(name), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    dir.File(std::string(name) + ".rfm", bytes);
+  }
+  CliResult result = RunCli({"demo", "--isolation", "process", "--modules", dir.Path(""),
+                             "--duration", "60"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << result;
+  EXPECT_THAT(result.err, AllOf(StartsWith("ringfence demo: error: --isolation process needs"),
+                                HasSubstr("blockdev_native.rfm")));
 }
 
 TEST(CliSupervisionTest, DemoRefusesABadStorm) {

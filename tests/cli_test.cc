@@ -57,6 +57,14 @@ const std::string& Misbehave() {
   static const std::string path = ExampleModulePath("misbehave");
   return path;
 }
+const std::string& CalcNative() {
+  static const std::string path = ExampleModulePath("calc_native");
+  return path;
+}
+const std::string& MisbehaveNative() {
+  static const std::string path = ExampleModulePath("misbehave_native");
+  return path;
+}
 const std::string& Values() {
   static const std::string path = TestModulePath("cli_values");
   return path;
@@ -98,6 +106,9 @@ TEST(CliTest, UsageErrorsExitTwo) {
       {"call", "--memory-limit", "lots", Calc(), "add", "1", "2"},  // not a number
       {"call", "--timeout-ms", "-1", Calc(), "add", "1", "2"},      // negative
       {"call", "--timeout-ms", "soon", Calc(), "add", "1", "2"},    // not a number
+      {"call", "--isolation", "vm", Calc(), "add", "1", "2"},       // no such backend
+      {"demo", "--isolation", "vm", "--duration", "60"},            // no such backend
+      {"demo", "--tour", "--isolation", "process"},                 // the tour is wasm-only
   };
   for (const std::vector<std::string>& args : command_lines) {
     SCOPED_TRACE(fmt::format("ringfence {}", fmt::join(args, " ")));
@@ -476,6 +487,106 @@ TEST(CliTest, InspectVoidExportSignature) {
   EXPECT_THAT(result.out, AllOf(StartsWith("module cli_values "),
                                 HasSubstr("  remember (i32) -> nil\n"),
                                 HasSubstr("  bits_f64 (i64) -> f64\n")));
+}
+
+// ------------------------------------------------ process backend (--isolation)
+
+TEST(CliTest, CallRunsANativeModuleInAWorker) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"call", CalcNative(), "add", "2", "3"},
+        std::vector<std::string>{"call", "--isolation", "process", CalcNative(), "add", "2", "3"}}) {
+    SCOPED_TRACE(fmt::format("{}", fmt::join(args, " ")));
+    CliResult result = RunCli(args);
+    EXPECT_EQ(result.exit_code, kExitOk) << result;
+    EXPECT_EQ(result.out, "5\n");
+  }
+  // The stdin protocol too: a trap in one call, the worker restarts, the
+  // next call is served.
+  CliResult lines = RunCli({"call", "--isolation", "process", CalcNative(), "-"},
+                           "add 2 3\ndivide 1 0\nadd 40 2\n");
+  EXPECT_EQ(lines.exit_code, kExitOk) << lines;
+  std::vector<std::string> out = Lines(lines.out);
+  ASSERT_EQ(out.size(), 3u) << lines;
+  EXPECT_EQ(out[0], "5");
+  EXPECT_THAT(out[1], StartsWith("trap: divide-by-zero"));
+  EXPECT_EQ(out[2], "42");
+}
+
+TEST(CliTest, CallRefusesAModuleBuiltForTheOtherBackend) {
+  struct Case {
+    std::string isolation, module, expected;
+  };
+  const std::vector<Case> cases = {
+      {"process", Calc(), "module calc was built for the wasm backend, not process"},
+      {"wasm", CalcNative(), "module calc was built for the process backend, not wasm"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.isolation);
+    CliResult result = RunCli({"call", "--isolation", c.isolation, c.module, "add", "2", "3"});
+    EXPECT_EQ(result.exit_code, kExitUsage) << result;
+    EXPECT_EQ(result.out, "");
+    EXPECT_THAT(result.err, AllOf(StartsWith("ringfence call: error: "), HasSubstr(c.expected)));
+    // It says how to rebuild.
+    EXPECT_THAT(result.err, HasSubstr("--native"));
+    EXPECT_EQ(Lines(result.err).size(), 1u) << result;
+  }
+}
+
+TEST(CliTest, CallANativeModuleThatTrapsPrintsOneTrapLine) {
+  CliResult result = RunCli({"call", "--isolation", "process", MisbehaveNative(), "unreachable"});
+  EXPECT_EQ(result.exit_code, kExitTrap) << result;
+  EXPECT_EQ(result.out, "");
+  std::vector<std::string> lines = Lines(result.err);
+  ASSERT_FALSE(lines.empty()) << result;
+  EXPECT_THAT(lines.back(), AllOf(StartsWith("trap: unreachable"),
+                                  HasSubstr("in misbehave.unreachable"),
+                                  HasSubstr("(function unreachable)")));
+}
+
+TEST(CliTest, CallShowsTheSyscallASandboxDenied) {
+  TempDir dir;
+  CliResult result = RunCli({"call", "--report", dir.Path("crashes.jsonl"),
+                             TestModulePath("lib_sandbox_native"), "do_open"});
+  EXPECT_EQ(result.exit_code, kExitTrap) << result;
+  EXPECT_THAT(result.err, HasSubstr("trap: syscall-denied (openat) in lib_sandbox.do_open"));
+  std::vector<std::string> reports = Lines(dir.Read("crashes.jsonl"));
+  ASSERT_EQ(reports.size(), 1u);
+  nlohmann::json report = nlohmann::json::parse(reports[0]);
+  EXPECT_EQ(report["trap"], "syscall-denied");
+  EXPECT_EQ(report["syscall"], "openat");
+  EXPECT_EQ(report["signal"], SIGSYS);
+}
+
+TEST(CliTest, InspectShowsTheIsolation) {
+  CliResult wasm = RunCli({"inspect", Calc()});
+  EXPECT_EQ(wasm.exit_code, kExitOk) << wasm;
+  EXPECT_THAT(wasm.out, HasSubstr("\nisolation: wasm"));
+  EXPECT_THAT(wasm.out, Not(HasSubstr("native functions")));
+
+  CliResult native = RunCli({"inspect", CalcNative()});
+  EXPECT_EQ(native.exit_code, kExitOk) << native;
+  EXPECT_THAT(native.out, StartsWith("module calc (ABI "));
+  std::shared_ptr<const Module> module = testing::LoadOrDie(CalcNative());
+  size_t functions = module->descriptor().native_functions.size();
+  ASSERT_GT(functions, 0u);
+  EXPECT_THAT(native.out,
+              HasSubstr(fmt::format("\nisolation: process (sandboxed worker process, {} native "
+                                    "functions)\n",
+                                    functions)));
+  EXPECT_THAT(native.out, HasSubstr("  add (i32, i32) -> i32\n"));
+
+  CliResult json = RunCli({"inspect", "--json", CalcNative()});
+  ASSERT_EQ(json.exit_code, kExitOk) << json;
+  nlohmann::json document = nlohmann::json::parse(json.out);
+  EXPECT_EQ(document["isolation"], "process");
+  EXPECT_EQ(document["native_functions"].size(), functions);
+}
+
+TEST(CliTest, HelpNamesTheIsolationOption) {
+  EXPECT_THAT(RunCli({"call", "--help"}).out, AllOf(HasSubstr("--isolation"), HasSubstr("wasm|process")));
+  CliResult demo = RunCli({"demo", "--help"});
+  EXPECT_THAT(demo.out, AllOf(HasSubstr("--isolation"), HasSubstr("wasm backend only")));
+  EXPECT_THAT(RunCli({"bench", "--help"}).out, HasSubstr("process_rtt_ratio"));
 }
 
 // ---------------------------------------------------------- memory limit

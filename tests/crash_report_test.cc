@@ -95,6 +95,26 @@ TEST(CrashReportJsonTest, UnknownValuesAreNullAndExitHasItsCode) {
   EXPECT_EQ(json["recent_calls"], Json::array());
 }
 
+TEST(CrashReportJsonTest, ProcessBackendFieldsOnlyWhenSet) {
+  Json wasm = Parse(SampleReport().ToJson());
+  EXPECT_FALSE(wasm.contains("signal"));
+  EXPECT_FALSE(wasm.contains("syscall"));
+  EXPECT_FALSE(wasm.contains("detail"));
+
+  CrashReport report = SampleReport();
+  report.trap.kind = TrapKind::kSyscallDenied;
+  report.trap.signal = 31;  // SIGSYS
+  report.trap.syscall = "openat";
+  report.trap.detail = "the sandbox denies opening files";
+  Json json = Parse(report.ToJson());
+  EXPECT_EQ(json["trap"], "syscall-denied");
+  EXPECT_EQ(json["signal"].get<int>(), 31);
+  EXPECT_EQ(json["syscall"], "openat");
+  EXPECT_EQ(json["detail"], "the sandbox denies opening files");
+  EXPECT_EQ(json["message"], report.trap.ToString());
+  EXPECT_EQ(json.size(), 17u) << json.dump();
+}
+
 TEST(CrashReportJsonTest, HostileNamesRoundTripOrAreReplaced) {
   CrashReport report = SampleReport();
   const std::string quoted = "say \"hi\"\\ \n\t\r\x01\x1b[31m";
@@ -121,6 +141,31 @@ TEST(CrashReportLineTest, SaysWhatHappenedOnOneLine) {
   EXPECT_EQ(SampleReport().ToLine(),
             "ringfence: crash: driver#3 trapped (out-of-bounds at offset 0x1234) in "
             "driver.write_block [inner <- middle <- outer]; restarts 3; action: restarted");
+}
+
+TEST(CrashReportLineTest, NamesTheSignalSyscallAndDetail) {
+  CrashReport report;
+  report.module = "calc";
+  report.compartment = "calc#2";
+  report.trap.kind = TrapKind::kSyscallDenied;
+  report.trap.module = "calc";
+  report.trap.export_name = "add";
+  report.trap.signal = 31;
+  report.trap.syscall = "openat";
+  report.trap.detail = "denied by the sandbox\nforged line";
+  report.restart_count = 2;
+  report.action = "restarted";
+  EXPECT_EQ(report.ToLine(),
+            "ringfence: crash: calc#2 trapped (syscall-denied in system call openat by signal 31) "
+            "in calc.add: denied by the sandbox\\x0aforged line; restarts 2; action: restarted");
+
+  report.trap.kind = TrapKind::kWorkerFailed;
+  report.trap.signal = 0;
+  report.trap.syscall.clear();
+  report.trap.detail = "the worker vanished";
+  EXPECT_EQ(report.ToLine(),
+            "ringfence: crash: calc#2 trapped (worker-failed) in calc.add: the worker vanished; "
+            "restarts 2; action: restarted");
 }
 
 TEST(CrashReportLineTest, ExitAndMemoryLimitAndNoBacktrace) {

@@ -208,6 +208,17 @@ TEST(ProcessBackendTest, ANativeCrashNamesTheFunctionItHappenedIn) {
   EXPECT_EQ(died.trap().backtrace.front(), "unreachable");
 }
 
+// minifs exports `mount`, as libc names a function the worker has loaded:
+// the call must reach the module's own function (the native link binds a
+// module's references to itself), not the mount system call.
+TEST(ProcessBackendTest, AnExportNamedLikeALibcFunctionIsTheModulesOwn) {
+  auto minifs = OpenNative(testing::ExampleModulePath("minifs_native"));
+  ASSERT_NE(minifs, nullptr);
+  Result<int32_t> mounted = minifs->Call<int32_t(int32_t)>("mount", 0);
+  ASSERT_TRUE(mounted.ok()) << testing::Describe(mounted);
+  EXPECT_EQ(mounted.value(), -2);  // E_NOENT: zero files is refused by minifs itself
+}
+
 TEST(ProcessBackendTest, AskingForTheOtherBackendIsAClearError) {
   CompartmentOptions as_wasm;
   as_wasm.isolation = Isolation::kWasm;

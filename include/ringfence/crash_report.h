@@ -62,7 +62,10 @@ struct CrashReport {
   //   restart_count  number
   //   action         string
   //   message        string, trap.ToString()
-  // and, only for a trap of kind exit, exit_code (number).
+  // and, only for a trap of kind exit, exit_code (number); and, only when
+  // set (process backend), signal (number: the signal that ended the
+  // worker), syscall (string: the system call its sandbox denied) and
+  // detail (string: what went wrong, in words).
   // Strings are escaped as JSON requires (quotes, control characters); bytes
   // that are not valid UTF-8 (module-chosen names can hold any) become
   // U+FFFD. Never throws on any content.

@@ -82,6 +82,10 @@ std::string CrashReport::ToJson() const {
       {"message", trap.ToString()},
   };
   if (trap.kind == TrapKind::kExit) json["exit_code"] = trap.exit_code;
+  // Process backend only; absent rather than null so wasm reports keep their shape.
+  if (trap.signal != 0) json["signal"] = trap.signal;
+  if (!trap.syscall.empty()) json["syscall"] = trap.syscall;
+  if (!trap.detail.empty()) json["detail"] = trap.detail;
   // Names chosen by a module may be any bytes: replace what is not UTF-8
   // rather than throw.
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -90,6 +94,8 @@ std::string CrashReport::ToJson() const {
 std::string CrashReport::ToLine() const {
   std::string what(TrapKindName(trap.kind));
   if (trap.kind == TrapKind::kExit) what += fmt::format(" with code {}", trap.exit_code);
+  if (!trap.syscall.empty()) what += fmt::format(" in system call {}", trap.syscall);
+  if (trap.signal != 0) what += fmt::format(" by signal {}", trap.signal);
   if (trap.offset) what += fmt::format(" at offset {:#x}", *trap.offset);
   if (trap.memory_limit_refused) {
     what += fmt::format(", memory growth refused at {} MiB", *trap.memory_limit_refused >> 20);
@@ -108,6 +114,7 @@ std::string CrashReport::ToLine() const {
   } else if (!trap.function.empty()) {
     text += fmt::format(" [{}]", trap.function);
   }
+  if (!trap.detail.empty()) text += fmt::format(": {}", trap.detail);
   text += fmt::format("; restarts {}; action: {}", restart_count, action);
   return Printable(text);
 }

@@ -95,7 +95,12 @@ class NativeBuilder {
     if (any_cxx) argv.push_back("--driver-mode=g++");
     argv.insert(argv.end(), {"-shared", "-fPIC"});
     argv.insert(argv.end(), objects.begin(), objects.end());
-    argv.insert(argv.end(), {"-o", library.string(), "-lm", "-Wl,-z,defs", "-Wl,-z,now"});
+    // -Bsymbolic: the module's references to its own functions bind to them.
+    // Without it an export named like a libc function (minifs's `mount`)
+    // resolves to libc's, which the worker loaded first, and the call makes
+    // that system call instead.
+    argv.insert(argv.end(), {"-o", library.string(), "-lm", "-Wl,-z,defs", "-Wl,-z,now",
+                             "-Wl,-Bsymbolic"});
     Progress("linking native module");
     RF_RETURN_IF_ERROR(Run(argv));
     return library;

@@ -17,6 +17,7 @@
 #include "ringfence/compartment.h"
 #include "ringfence/supervisor.h"
 #include "tools/ringfence/commands.h"
+#include "tools/ringfence/isolation_option.h"
 #include "tools/ringfence/value_text.h"
 
 namespace ringfence::cli {
@@ -32,6 +33,9 @@ struct CallOptions {
   std::string inject_spec;
   uint64_t seed = 1;
   uint64_t repeat = 1;
+  // --isolation; when not given, the module file's own backend is used.
+  Isolation isolation = Isolation::kWasm;
+  CLI::Option* isolation_option = nullptr;
 };
 
 // Runs calls on a bare compartment, or through a supervisor.
@@ -222,6 +226,11 @@ CommandRunner AddCallCommand(CLI::App& app) {
                       "was injected at the end");
   command->add_option("--seed", options->seed, "Seed of --inject (same seed, same faults)")
       ->capture_default_str();
+  options->isolation_option = AddIsolationOption(
+      *command, &options->isolation,
+      "The backend the module must be built for: wasm (run in this process, `ringfence build`) "
+      "or process (run in a sandboxed worker process, `ringfence build --native`); a module "
+      "built for the other one is refused (exit 2). Default: the module's own backend");
   command->add_option("--repeat", options->repeat, "Make the call this many times")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
@@ -245,6 +254,7 @@ CommandRunner AddCallCommand(CLI::App& app) {
     CompartmentOptions compartment_options;
     compartment_options.memory_limit_bytes = options->memory_limit_mib << 20;
     compartment_options.call_timeout = std::chrono::milliseconds(options->timeout_ms);
+    if (options->isolation_option->count() > 0) compartment_options.isolation = options->isolation;
     StatusOr<std::unique_ptr<Caller>> made = MakeCaller(*options, *module, compartment_options);
     if (!made.ok()) {
       std::fprintf(stderr, "ringfence call: error: %s\n", made.status().message().c_str());

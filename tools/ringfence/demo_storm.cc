@@ -8,6 +8,11 @@
 // holding the lock. Each second prints a status line; the end prints what
 // was injected, recovered, retried, failed clearly, lost and duplicated,
 // checked against the disk's own ledger of write requests.
+//
+// With --isolation process the same two modules, built natively, run in
+// sandboxed worker processes; the region, the lock, the link, the journal,
+// the fault points and the warm spares (pre-started workers) work the same
+// way over the workers' channels.
 #include "tools/ringfence/demo_storm.h"
 
 #include <algorithm>
@@ -66,6 +71,19 @@ Status Fail(const std::string& what, const Status& status) {
   return Status(status.code(), fmt::format("{}: {}", what, status.message()));
 }
 
+// A start-up call's outcome, for the message saying why the stack is not up.
+std::string Describe(const Result<int32_t>& result) {
+  if (result.trapped()) return result.trap().ToString();
+  if (result.failed()) return "error: " + result.status().message();
+  return fmt::format("returned {}", result.value());
+}
+
+// blockdev.rfm, or blockdev_native.rfm for the process backend (the module
+// inside is still named blockdev).
+std::string ModuleFilePath(const std::string& dir, const std::string& name, Isolation isolation) {
+  return fmt::format("{}/{}{}.rfm", dir, name, isolation == Isolation::kProcess ? "_native" : "");
+}
+
 // Loads both modules and wires the stack; the injector stays off.
 Status BuildStack(const StormOptions& options, const std::string& dir, Stack* stack) {
   StatusOr<FaultPlan> plan =
@@ -107,13 +125,23 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   ModuleOptions module_options;
   module_options.compartment.call_timeout = std::chrono::milliseconds(20);
   module_options.compartment.warm_spare = true;
+  module_options.compartment.isolation = options.isolation;
   module_options.intensity = {100'000, std::chrono::seconds(1)};
   module_options.backoff = {std::chrono::microseconds(50), 2.0, std::chrono::milliseconds(1)};
   SupervisedModule* added[2];
   const char* names[2] = {"blockdev", "minifs"};
   for (int i = 0; i < 2; ++i) {
-    StatusOr<std::shared_ptr<const Module>> module = Module::Load(dir + "/" + names[i] + ".rfm");
-    if (!module.ok()) return module.status();
+    std::string path = ModuleFilePath(dir, names[i], options.isolation);
+    StatusOr<std::shared_ptr<const Module>> module = Module::Load(path);
+    if (!module.ok()) {
+      if (options.isolation == Isolation::kProcess &&
+          module.status().code() == StatusCode::kIoError) {
+        return Fail("--isolation process needs the examples' native builds (built with the "
+                    "project, or `ringfence build --native`)",
+                    module.status());
+      }
+      return module.status();
+    }
     StatusOr<SupervisedModule*> supervised = tree.AddModule(names[i], *module, module_options, "storage");
     if (!supervised.ok()) return supervised.status();
     added[i] = *supervised;
@@ -127,7 +155,9 @@ Status BuildStack(const StormOptions& options, const std::string& dir, Stack* st
   Result<int32_t> attached = stack->driver->Call<int32_t(int32_t)>("attach", DISK_BLOCKS);
   Result<int32_t> mounted = stack->fs->Call<int32_t(int32_t)>("mount", kFiles);
   if (!attached.ok() || attached.value() != 0 || !mounted.ok() || mounted.value() != 0) {
-    return Status(StatusCode::kInternal, "the driver stack did not come up (attach/mount failed)");
+    return Status(StatusCode::kInternal,
+                  fmt::format("the driver stack did not come up (blockdev.attach: {}; minifs.mount: {})",
+                              Describe(attached), Describe(mounted)));
   }
   return Status::Ok();
 }
@@ -197,8 +227,9 @@ void RestartPercentiles(const Stack& stack, Summary* summary) {
 
 void PrintSummary(const StormOptions& options, const Summary& summary, FILE* out) {
   const InjectionCounts& injected = summary.injected;
-  std::fprintf(out, "\nsummary (seed %llu, %.1f s)\n", static_cast<unsigned long long>(options.seed),
-               options.duration_s);
+  std::fprintf(out, "\nsummary (seed %llu, %.1f s, %s backend)\n",
+               static_cast<unsigned long long>(options.seed), options.duration_s,
+               std::string(IsolationName(options.isolation)).c_str());
   auto row = [out](const char* name, uint64_t value, const std::string& note) {
     std::fprintf(out, "  %-18s %10llu  %s\n", name, static_cast<unsigned long long>(value), note.c_str());
   };
@@ -223,6 +254,7 @@ void PrintSummary(const StormOptions& options, const Summary& summary, FILE* out
 std::string SummaryJson(const StormOptions& options, const Summary& summary) {
   nlohmann::json json = {
       {"seed", options.seed},
+      {"isolation", std::string(IsolationName(options.isolation))},
       {"duration_s", options.duration_s},
       {"calls", summary.calls},
       {"ok", summary.ok},
@@ -267,8 +299,12 @@ int RunStorm(const StormOptions& options) {
                "  blockdev  device driver: writes blocks to the shared region \"disk\" under the "
                "lock \"disk_lock\"\n"
                "  minifs    filesystem on top: writes through blockdev, reads the disk directly\n"
+               "  backend   %s\n"
                "  storm     %s\n\n",
                static_cast<unsigned long long>(options.seed), options.duration_s, options.clients,
+               options.isolation == Isolation::kProcess
+                   ? "process: each module in its own sandboxed worker process"
+                   : "wasm: each module in its own window in this process",
                options.storm.empty() ? kDefaultStorm : options.storm.c_str());
 
   Tally tally;

@@ -5,10 +5,15 @@
 #include <cstdint>
 #include <string>
 
+#include "ringfence/module_file.h"
+
 namespace ringfence::cli {
 
 struct StormOptions {
   std::string module_dir;    // holds blockdev.rfm and minifs.rfm ("" = find it)
+  // kWasm: blockdev.rfm and minifs.rfm in this process; kProcess:
+  // blockdev_native.rfm and minifs_native.rfm, each in a sandboxed worker.
+  Isolation isolation = Isolation::kWasm;
   uint64_t seed = 1;
   double duration_s = 10;
   int clients = 2;

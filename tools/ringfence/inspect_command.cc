@@ -14,7 +14,8 @@ CommandRunner AddInspectCommand(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   CLI::App* command = app.add_subcommand(
-      "inspect", "Check a module file and print its descriptor: name, ABI, exports, imports, hash.");
+      "inspect", "Check a module file and print its descriptor: name, ABI, hash, isolation (wasm or "
+      "process, with the number of native functions), exports, imports.");
   command->add_option("module", *path, "Module file")->required();
   command->add_flag("--json", *json, "Print the descriptor as JSON");
   return [path, json] {
@@ -31,6 +32,15 @@ CommandRunner AddInspectCommand(CLI::App& app) {
     std::string text = fmt::format("module {} (ABI {}, {}, {} functions, built by {})\n",
                                    descriptor.name, descriptor.abi_version, descriptor.content_hash,
                                    descriptor.function_count, descriptor.built_by);
+    // Where the code runs decides how `ringfence call` hosts it.
+    text += fmt::format("isolation: {}", IsolationName(descriptor.isolation));
+    if (descriptor.isolation == Isolation::kProcess) {
+      text += fmt::format(" (sandboxed worker process, {} native functions)",
+                          descriptor.native_functions.size());
+    } else {
+      text += " (in-process window)";
+    }
+    text += "\n";
     if (descriptor.memory) {
       text += fmt::format("memory: {} pages initial, {} max (64 KiB pages)\n",
                           descriptor.memory->initial_pages, descriptor.memory->max_pages);
