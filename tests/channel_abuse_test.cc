@@ -134,7 +134,8 @@ TEST(ChannelAbuseTest, AReadyWithAnEmptyCodeRangeFailsTheStart) {
   ExpectStartFails("bad_ready_range", "protocol-violation");
 }
 
-// The start-up wait is bounded by call_timeout when one is set (else 10 s).
+// The start-up wait is bounded by call_timeout when one is set (at least
+// 1 s; else 10 s).
 TEST(ChannelAbuseTest, AWorkerThatNeverSaysReadyFailsTheStartAtTheCallTimeout) {
   ExpectStartFails("never_ready", "did not start in time", std::chrono::milliseconds(300));
 }
@@ -187,11 +188,16 @@ TEST(ChannelAbuseTest, ALinkedCallToAnImportTheModuleLacksIsAViolation) {
 }
 
 // Requests without waiting for replies, but well-numbered and read back: the
-// host cannot tell them from a busy module. It serves them until the call's
-// deadline, which ends the call even though the ring never empties.
-TEST(ChannelAbuseTest, AFloodOfRequestsEndsAtTheCallDeadline) {
+// host cannot tell them from a busy module and serves them. The call ends
+// either when the worker falls behind reading the replies (the host's reply
+// ring fills: a violation; what happens on a loaded machine, in tens of
+// milliseconds) or at the call's deadline (timeout), which the host checks
+// even while the ring never runs empty.
+TEST(ChannelAbuseTest, AFloodOfRequestsEndsInAViolationOrAtTheCallDeadline) {
   Trap trap = CallRogue("flood", std::chrono::seconds(2));
-  EXPECT_EQ(trap.kind, TrapKind::kTimeout) << trap.ToString();
+  EXPECT_THAT(trap.kind, AnyOf(TrapKind::kProtocolViolation, TrapKind::kTimeout))
+      << trap.ToString();
+  if (trap.kind == TrapKind::kProtocolViolation) EXPECT_THAT(trap.detail, HasSubstr("ring is full"));
 }
 
 // The same flood, never reading the replies: the host's reply ring fills
