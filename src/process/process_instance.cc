@@ -29,7 +29,8 @@ namespace ringfence::internal {
 namespace {
 
 // How long a worker may take to start (spawn, load, lock down, run the
-// module's constructors) when the call has no deadline of its own.
+// module's constructors) when the thread has no deadline of its own and
+// the compartment no call_timeout.
 constexpr uint64_t kStartLimitNs = 10'000'000'000;
 // With CompartmentOptions::call_timeout set, the start-up limit is that
 // timeout, but not less than this: a start is not a call, and a tight call
