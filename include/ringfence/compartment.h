@@ -63,6 +63,8 @@ struct CompartmentOptions {
   // running when it passes is preempted and the call returns a Trap of kind
   // timeout; a thread blocked in a host service is woken and unwound the
   // same way. Calls the module makes to linked modules share the deadline.
+  // With the process backend it also bounds a worker's start (at least
+  // 1 s; 10 s without a call_timeout).
   std::chrono::nanoseconds call_timeout{0};
   // Whether a dead compartment makes a fresh instance for its next call.
   // A supervisor turns this off: it restarts the compartment itself

@@ -97,6 +97,7 @@ StatusOr<rf_import_context*> NewCore(const Module& module, const CompartmentOpti
   core->module = &module;
   core->owner_id = NextOwnerId();
   core->fault_injector = options.fault_injector.get();
+  core->start_limit_ns = static_cast<uint64_t>(options.call_timeout.count());
   core->links.resize(module.descriptor().imports.size());
   uint64_t limit_pages = options.memory_limit_bytes / WindowReservation::kPageBytes;
   // wasm2c keeps a memory's size in 32 bits, so a full 4 GiB (65536 pages)

@@ -29,11 +29,22 @@ namespace ringfence::internal {
 namespace {
 
 // How long a worker may take to start (spawn, load, lock down, run the
-// module's constructors) when the call has no deadline of its own.
+// module's constructors) when the thread has no deadline of its own and
+// the compartment no call_timeout.
 constexpr uint64_t kStartLimitNs = 10'000'000'000;
+// With CompartmentOptions::call_timeout set, the start-up limit is that
+// timeout, but not less than this: a start is not a call, and a tight call
+// timeout must not fail a healthy worker's start.
+constexpr uint64_t kMinStartLimitNs = 1'000'000'000;
 // While starting, the host checks on the worker this often (the robust
 // futex that reports its death is registered only part-way through).
 constexpr uint64_t kStartPollNs = 1'000'000;
+// During a call, how often a host that has been waiting asks the kernel
+// whether the worker still lives. The robust futex (worker_alive) normally
+// reports its death at once, but it is the worker's to set up: a worker
+// that never registered it, or overwrote it, must not make the host wait
+// forever.
+constexpr uint64_t kDeathPollNs = 100'000'000;
 
 // One live instance: the worker and the channel. Lives in the instance
 // memory after the core (instance_size), built by Instantiate and cleared
@@ -189,7 +200,15 @@ void SleepOnChannel(rf_import_context* core, ProcessInstance& p, uint32_t doorbe
 // kill, the deadline) and the worker is reaped.
 bool NextMessage(rf_import_context* core, ProcessInstance& p, Message* message) {
   uint64_t deadline_ns = t_thread_gate.deadline_ns;
+  uint64_t death_check_ns = 0;  // set when the host first sleeps
   for (uint32_t spin = 0;; ++spin) {
+    // Before the ring: a worker that never lets it run empty (a flood of
+    // requests) must not keep a kill or the deadline (the watchdog's kill)
+    // from ending the call.
+    if (uint32_t kind = core->kill_kind.load(); kind != RF_TRAP_NONE) {
+      Abandon(p, kind);
+      return false;
+    }
     uint32_t doorbell = p.channel->host_doorbell.load(std::memory_order_acquire);
     uint32_t alive = p.channel->worker_alive.load(std::memory_order_acquire);
     switch (RingPop(p.channel->to_host, message)) {
@@ -199,10 +218,6 @@ bool NextMessage(rf_import_context* core, ProcessInstance& p, Message* message) 
         return false;
       case PopOutcome::kEmpty: break;
     }
-    if (uint32_t kind = core->kill_kind.load(); kind != RF_TRAP_NONE) {
-      Abandon(p, kind);
-      return false;
-    }
     if ((alive & FUTEX_OWNER_DIED) != 0) {
       TakeWorkerDeath(core, p);
       return false;
@@ -211,11 +226,24 @@ bool NextMessage(rf_import_context* core, ProcessInstance& p, Message* message) 
       __builtin_ia32_pause();
       continue;
     }
-    if (deadline_ns != 0 && MonotonicNs() >= deadline_ns) {
+    uint64_t now = MonotonicNs();
+    if (deadline_ns != 0 && now >= deadline_ns) {
       Abandon(p, RF_TRAP_TIMEOUT);
       return false;
     }
-    SleepOnChannel(core, p, doorbell, alive, deadline_ns);
+    if (death_check_ns == 0) {
+      death_check_ns = now + kDeathPollNs;
+    } else if (now >= death_check_ns) {
+      siginfo_t info{};
+      if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid != 0) {
+        TakeWorkerDeath(core, p);
+        return false;
+      }
+      death_check_ns = now + kDeathPollNs;
+    }
+    uint64_t wake_ns = deadline_ns != 0 ? std::min(deadline_ns, death_check_ns) : death_check_ns;
+    SleepOnChannel(core, p, doorbell, alive, wake_ns);
   }
 }
 
@@ -273,8 +301,14 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
   p.pidfd = worker->pidfd;
   PumpWorkerOutput(core->module->name(), worker->stdout_fd, worker->stderr_fd);
 
+  // A restart on demand runs before its call's deadline is set, and Create
+  // has none: then the compartment's call_timeout bounds the start too.
   uint64_t deadline_ns = t_thread_gate.deadline_ns;
-  if (deadline_ns == 0) deadline_ns = MonotonicNs() + kStartLimitNs;
+  if (deadline_ns == 0) {
+    uint64_t limit_ns =
+        core->start_limit_ns != 0 ? std::max(core->start_limit_ns, kMinStartLimitNs) : kStartLimitNs;
+    deadline_ns = MonotonicNs() + limit_ns;
+  }
   Message ready;
   while (true) {
     uint32_t doorbell = p.channel->host_doorbell.load(std::memory_order_acquire);
