@@ -22,7 +22,11 @@ StatusOr<double> PipeRoundTripNs(int repeats, int64_t trips) {
   pid_t child = fork();
   if (child < 0) return Status(StatusCode::kUnavailable, "fork failed");
   if (child == 0) {
-    // Only read, write and _exit here: the parent may have had threads.
+    // Only close, read, write and _exit here: the parent may have had
+    // threads. Without its copy of the write end, the child sees end of
+    // file when the parent closes its own.
+    close(to_child[1]);
+    close(to_parent[0]);
     char byte;
     while (read(to_child[0], &byte, 1) == 1 && write(to_parent[1], &byte, 1) == 1) {
     }
