@@ -20,6 +20,7 @@
 #include "ringfence/compartment.h"
 #include "ringfence/module.h"
 #include "src/process/output_pump.h"
+#include "tests/process_census.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -237,33 +238,8 @@ TEST(ChannelAbuseTest, AGarbageCrashRecordIsClampedNotFollowed) {
   EXPECT_LE(trap.backtrace.size(), size_t{RF_BACKTRACE_MAX});
 }
 
-int OpenFdCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
-  closedir(dir);
-  return count - 1;  // the directory's own
-}
-
-// Live (non-zombie) child processes of this process.
-int ChildCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc");
-  std::string me = std::to_string(getpid());
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    size_t end = line.rfind(')');
-    if (end == std::string::npos) continue;
-    std::string rest = line.substr(end + 2);  // "S PPID ..."
-    std::string ppid = rest.substr(2, rest.find(' ', 2) - 2);
-    count += ppid == me && rest[0] != 'Z';
-  }
-  closedir(dir);
-  return count;
-}
+using testing::ChildCount;
+using testing::OpenFdCount;
 
 template <typename Predicate>
 bool Eventually(Predicate predicate) {

@@ -20,6 +20,7 @@
 #include "ringfence/log.h"
 #include "ringfence/module.h"
 #include "src/process/output_pump.h"
+#include "tests/process_census.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -65,35 +66,8 @@ bool ProcessGone(pid_t pid) {
   return end == std::string::npos || line.substr(end + 2, 1) == "Z";
 }
 
-int OpenFdCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
-  closedir(dir);
-  return count - 1;  // the directory's own
-}
-
-// Live (non-zombie) child processes of this process.
-int ChildCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc");
-  std::string me = std::to_string(getpid());
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    size_t end = line.rfind(')');
-    if (end == std::string::npos) continue;
-    // ") S PPID ..."
-    std::string rest = line.substr(end + 2);
-    char state = rest[0];
-    std::string ppid = rest.substr(2, rest.find(' ', 2) - 2);
-    count += ppid == me && state != 'Z';
-  }
-  closedir(dir);
-  return count;
-}
+using testing::ChildCount;
+using testing::OpenFdCount;
 
 TEST(ProcessBackendTest, TheSandboxDeniesEachOperationAndNamesTheSystemCall) {
   auto sandbox = OpenSandbox();
