@@ -238,24 +238,19 @@ TEST(ChannelAbuseTest, AGarbageCrashRecordIsClampedNotFollowed) {
   EXPECT_LE(trap.backtrace.size(), size_t{RF_BACKTRACE_MAX});
 }
 
-using testing::ChildCount;
-using testing::OpenFdCount;
+// How long a worker's exit and its output take to settle, at most.
+constexpr auto kSettleLimit = std::chrono::seconds(5);
 
-template <typename Predicate>
-bool Eventually(Predicate predicate) {
-  for (int i = 0; i < 500; ++i) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return predicate();
-}
+using testing::ChildCount;
+using testing::Eventually;
+using testing::OpenFdCount;
 
 // Every rogue is reaped and every channel, pidfd and pipe closed.
 TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
   // Output pumps of earlier tests' workers may still be finishing: wait, and
   // compare with <= below.
   auto settled = [] { return internal::PumpedOutputCount() == 0; };
-  Eventually(settled);
+  Eventually(settled, kSettleLimit);
   int fds_before = OpenFdCount();
   int children_before = ChildCount();
   for (int round = 0; round < 5; ++round) {
@@ -277,7 +272,7 @@ TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
       ASSERT_FALSE(CreateCalc().ok());
     }
   }
-  EXPECT_TRUE(Eventually(settled));
+  EXPECT_TRUE(Eventually(settled, kSettleLimit));
   EXPECT_LE(OpenFdCount(), fds_before);
   EXPECT_LE(ChildCount(), children_before);
 }

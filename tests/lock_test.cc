@@ -51,16 +51,7 @@ std::string OutcomeOf(const StatusOr<LockOutcome>& outcome) {
   return *outcome == LockOutcome::kAcquired ? "acquired" : "owner-died";
 }
 
-// Polls `condition` for up to 10 s.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  Clock::time_point give_up = Clock::now() + 10s;
-  while (!condition()) {
-    if (Clock::now() > give_up) return false;
-    std::this_thread::sleep_for(100us);
-  }
-  return true;
-}
+using testing::Eventually;
 
 // ---------------------------------------------------------------------------
 // Host side.

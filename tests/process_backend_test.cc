@@ -47,16 +47,6 @@ int32_t WorkerPid(Compartment& sandbox) {
   return pid.ok() ? pid.value() : 0;
 }
 
-// Waits (up to 5 s) until `predicate` holds.
-template <typename Predicate>
-bool Eventually(Predicate predicate) {
-  for (int i = 0; i < 500; ++i) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return predicate();
-}
-
 // Whether `pid` is gone (or a zombie nobody has reaped yet).
 bool ProcessGone(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -66,7 +56,11 @@ bool ProcessGone(pid_t pid) {
   return end == std::string::npos || line.substr(end + 2, 1) == "Z";
 }
 
+// How long a worker's exit and its output take to settle, at most.
+constexpr auto kSettleLimit = std::chrono::seconds(5);
+
 using testing::ChildCount;
+using testing::Eventually;
 using testing::OpenFdCount;
 
 TEST(ProcessBackendTest, TheSandboxDeniesEachOperationAndNamesTheSystemCall) {
@@ -166,7 +160,7 @@ TEST(ProcessBackendTest, WorkerOutputReachesTheLogTaggedWithTheModule) {
   bool seen = Eventually([&] {
     std::lock_guard lock(mutex);
     return std::find(lines.begin(), lines.end(), "lib_sandbox: sandboxed value 7") != lines.end();
-  });
+  }, kSettleLimit);
   SetLogSink(nullptr);
   EXPECT_TRUE(seen);
 }
@@ -227,7 +221,7 @@ TEST(ProcessBackendTest, NoWorkerOutlivesItsHost) {
   ASSERT_GT(worker, 0);
   int status = 0;
   waitpid(host, &status, 0);
-  EXPECT_TRUE(Eventually([&] { return ProcessGone(worker); }));
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(worker); }, kSettleLimit));
 }
 
 // Nothing leaks over many worker lifetimes: file descriptors (channels,
@@ -237,7 +231,7 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
   ASSERT_NE(misbehave, nullptr);
   ASSERT_TRUE(misbehave->Call<int32_t()>("alive").ok());
   auto settled = [] { return internal::PumpedOutputCount() <= 2; };
-  ASSERT_TRUE(Eventually(settled));
+  ASSERT_TRUE(Eventually(settled, kSettleLimit));
   int fds_before = OpenFdCount();
   int children_before = ChildCount();
   for (int i = 0; i < 1000; ++i) {
@@ -245,7 +239,7 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
     ASSERT_TRUE(misbehave->Call<int32_t()>("alive").ok());
   }
   EXPECT_EQ(misbehave->restart_count(), 1000u);
-  ASSERT_TRUE(Eventually(settled));
+  ASSERT_TRUE(Eventually(settled, kSettleLimit));
   EXPECT_EQ(OpenFdCount(), fds_before);
   EXPECT_EQ(ChildCount(), children_before);
   EXPECT_EQ(children_before, 1);  // the live worker

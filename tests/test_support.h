@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ringfence/compartment.h"
 #include "ringfence/module_file.h"
@@ -88,6 +90,18 @@ std::string Describe(const Result<T>& result) {
   if (result.trapped()) return "trapped: " + result.trap().ToString();
   if (result.failed()) return "failed: " + result.status().ToString();
   return "ok";
+}
+
+// Polls `condition` until it holds (true) or `limit` has passed (false).
+template <typename Condition>
+bool Eventually(Condition condition,
+                std::chrono::steady_clock::duration limit = std::chrono::seconds(10)) {
+  auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
 }
 
 }  // namespace ringfence::testing
