@@ -84,6 +84,13 @@ void Reap(ProcessInstance& p, siginfo_t* status) {
   p.pid = 0;
 }
 
+// The worker has exited (it is not reaped: Reap still collects its status).
+bool HasExited(const ProcessInstance& p) {
+  siginfo_t info{};
+  return waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid != 0;
+}
+
 void Shutdown(ProcessInstance& p) {
   Reap(p, nullptr);
   if (p.channel != nullptr) munmap(p.channel, kChannelBytes);
@@ -234,9 +241,7 @@ bool NextMessage(rf_import_context* core, ProcessInstance& p, Message* message) 
     if (death_check_ns == 0) {
       death_check_ns = now + kDeathPollNs;
     } else if (now >= death_check_ns) {
-      siginfo_t info{};
-      if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          info.si_pid != 0) {
+      if (HasExited(p)) {
         TakeWorkerDeath(core, p);
         return false;
       }
@@ -318,9 +323,7 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
       Violation(core, p, "the worker's ring indices are corrupt");
       return false;
     }
-    siginfo_t info{};
-    if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid != 0) {
+    if (HasExited(p)) {
       TakeWorkerDeath(core, p);
       if (core->worker_detail.empty()) core->worker_detail = "the worker died while starting";
       return false;
