@@ -1,6 +1,6 @@
 // Garbage on the channel is the module's crash, never the host's: a worker
 // that breaks the protocol (tests/rogue_worker.cc, chosen through
-// RINGFENCE_WORKER and RF_ROGUE_MODE) ends its call - or its start - with a
+// RINGFENCE_WORKER) ends its call - or its start - with a
 // trap naming what it did, the worker is gone, and the host goes on: a wasm
 // compartment still answers, and the same compartment, given the real
 // worker again, restarts and answers too. Nothing leaks.
@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@
 #include "ringfence/compartment.h"
 #include "ringfence/module.h"
 #include "src/process/output_pump.h"
+#include "src/process/worker_pool.h"
+#include "tests/cli_runner.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
 
@@ -30,22 +33,28 @@ using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using testing::IsOk;
 
-// Points the host at the rogue worker in `mode` for its lifetime, then
-// restores both variables.
+// Points the host at the rogue worker in `mode` for its lifetime (through
+// a link named rogue-MODE, which is how the rogue learns its mode), then
+// restores RINGFENCE_WORKER.
 class RogueWorker {
  public:
-  explicit RogueWorker(const std::string& mode)
-      : saved_worker_(Get("RINGFENCE_WORKER")), saved_mode_(Get("RF_ROGUE_MODE")) {
-    setenv("RINGFENCE_WORKER", RF_ROGUE_WORKER_PATH, 1);
-    setenv("RF_ROGUE_MODE", mode.c_str(), 1);
+  explicit RogueWorker(const std::string& mode) : saved_worker_(Get("RINGFENCE_WORKER")) {
+    static testing::TempDir links;
+    std::string link = links.Path("rogue-" + mode);
+    std::error_code ignored;
+    std::filesystem::create_symlink(RF_ROGUE_WORKER_PATH, link, ignored);
+    setenv("RINGFENCE_WORKER", link.c_str(), 1);
   }
   ~RogueWorker() { End(); }
   // Back to the real worker before the scope ends.
   void End() {
     if (ended_) return;
     ended_ = true;
-    Restore("RINGFENCE_WORKER", saved_worker_);
-    Restore("RF_ROGUE_MODE", saved_mode_);
+    if (saved_worker_) {
+      setenv("RINGFENCE_WORKER", saved_worker_->c_str(), 1);
+    } else {
+      unsetenv("RINGFENCE_WORKER");
+    }
   }
 
  private:
@@ -53,15 +62,7 @@ class RogueWorker {
     const char* value = std::getenv(name);
     return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
   }
-  static void Restore(const char* name, const std::optional<std::string>& value) {
-    if (value) {
-      setenv(name, value->c_str(), 1);
-    } else {
-      unsetenv(name);
-    }
-  }
   std::optional<std::string> saved_worker_;
-  std::optional<std::string> saved_mode_;
   bool ended_ = false;
 };
 
@@ -249,7 +250,11 @@ using testing::OpenFdCount;
 TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
   // Output pumps of earlier tests' workers may still be finishing: wait, and
   // compare with <= below.
-  auto settled = [] { return internal::PumpedOutputCount() == 0; };
+  // No idle workers: a rogue kept idle would count as a child at the end.
+  internal::SetIdleWorkerTarget(0);
+  auto settled = [] {
+    return internal::PumpedOutputCount() == 0 && internal::WaitForIdleWorkers();
+  };
   Eventually(settled, kSettleLimit);
   int fds_before = OpenFdCount();
   int children_before = ChildCount();
@@ -275,6 +280,7 @@ TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
   EXPECT_TRUE(Eventually(settled, kSettleLimit));
   EXPECT_LE(OpenFdCount(), fds_before);
   EXPECT_LE(ChildCount(), children_before);
+  internal::SetIdleWorkerTarget(internal::kDefaultIdleWorkers);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "ringfence/log.h"
 #include "ringfence/module.h"
 #include "src/process/output_pump.h"
+#include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
 
@@ -230,19 +231,25 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
   auto misbehave = OpenNative(testing::ExampleModulePath("misbehave_native"));
   ASSERT_NE(misbehave, nullptr);
   ASSERT_TRUE(misbehave->Call<int32_t()>("alive").ok());
-  auto settled = [] { return internal::PumpedOutputCount() <= 2; };
+  // Settled: one live worker's output is pumped, the pool holds its idle
+  // worker and has reaped every retired one.
+  auto settled = [] {
+    return internal::PumpedOutputCount() <= 2 && internal::WaitForIdleWorkers();
+  };
   ASSERT_TRUE(Eventually(settled, kSettleLimit));
   int fds_before = OpenFdCount();
   int children_before = ChildCount();
   for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(misbehave->Call<void()>("unreachable").trapped());
-    ASSERT_TRUE(misbehave->Call<int32_t()>("alive").ok());
+    Result<void> crashed = misbehave->Call<void()>("unreachable");
+    ASSERT_TRUE(crashed.trapped()) << "restart " << i << ": " << testing::Describe(crashed);
+    Result<int32_t> alive = misbehave->Call<int32_t()>("alive");
+    ASSERT_TRUE(alive.ok()) << "restart " << i << ": " << testing::Describe(alive);
   }
   EXPECT_EQ(misbehave->restart_count(), 1000u);
   ASSERT_TRUE(Eventually(settled, kSettleLimit));
   EXPECT_EQ(OpenFdCount(), fds_before);
   EXPECT_EQ(ChildCount(), children_before);
-  EXPECT_EQ(children_before, 1);  // the live worker
+  EXPECT_EQ(children_before, 2);  // the live worker and the pool's idle one
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // ringfence_rogue_worker: a test-only stand-in for ringfence-worker that
 // breaks the channel protocol on purpose (tests/channel_abuse_test.cc). The
-// host starts it like the real worker (RINGFENCE_WORKER points here, same
-// command line); it maps the channel and misbehaves as the environment
-// variable RF_ROGUE_MODE says:
+// host starts it like the real worker: idle, then given its channel over the
+// assignment socket. RINGFENCE_WORKER points to a link to it named
+// rogue-MODE; it maps the channel and misbehaves as MODE says:
 //
 //   bad_ready          first message is a kMessageReturn, not a ready
 //   bad_ready_range    a ready whose code range is empty (begin >= end)
@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@
 #include <CLI/CLI.hpp>
 
 #include "src/process/channel.h"
+#include "src/process/worker_assignment.h"
 
 namespace {
 
@@ -182,20 +184,42 @@ Message Service(uint32_t seq, uint32_t id) {
   ExitNow(0);
 }
 
+// The channel from the host's assignment (src/process/worker_assignment.h):
+// its first descriptor. The rest of it is not needed to misbehave.
+int AwaitChannel(int socket_fd) {
+  send(socket_fd, &kWorkerPrepared, 1, MSG_NOSIGNAL);
+  char text[kAssignmentMaxBytes];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kAssignmentMaxFds)];
+  iovec part{text, sizeof text};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  if (recvmsg(socket_fd, &message, 0) <= 0) ExitNow(0);
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) ExitNow(2);
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  return fd;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-  int channel_fd = -1;
+  int socket_fd = -1;
   CLI::App app{"ringfence_rogue_worker: breaks the channel protocol for tests"};
   app.allow_extras();
-  app.add_option("--channel-fd", channel_fd)->required();
+  app.add_option("--await-assignment", socket_fd)->required();
   CLI11_PARSE(app, argc, argv);
+  int channel_fd = AwaitChannel(socket_fd);
   void* memory = mmap(nullptr, kChannelBytes, PROT_READ | PROT_WRITE, MAP_SHARED, channel_fd, 0);
   if (memory == MAP_FAILED) ExitNow(2);
   channel = static_cast<ChannelLayout*>(memory);
-  const char* env = std::getenv("RF_ROGUE_MODE");
-  std::string mode = env != nullptr ? env : "";
+  std::string name = argv[0];
+  size_t dash = name.rfind("rogue-");
+  std::string mode = dash != std::string::npos ? name.substr(dash + 6) : "";
 
   if (mode != "exit_unregistered") RegisterWorkerAlive();
   if (mode == "never_ready") SleepForever();

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,7 @@
 #include "src/process/output_pump.h"
 #include "src/process/process_services.h"
 #include "src/process/worker_path.h"
+#include "src/process/worker_pool.h"
 #include "src/process/worker_spawn.h"
 #include "src/services/region_mapping.h"
 
@@ -54,6 +56,10 @@ struct ProcessInstance {
   ChannelLayout* channel = nullptr;
   pid_t pid = 0;
   int pidfd = -1;
+  // The assignment socket, kept until the worker is ready: closing it with
+  // the worker's kWorkerPrepared unread would reset the worker's end
+  // before it read its assignment.
+  int socket_fd = -1;
   uint64_t load_base = 0;   // the module's shared object in the worker
   uint64_t code_begin = 0;  // its executable range in the worker
   uint64_t code_end = 0;
@@ -67,9 +73,15 @@ ProcessInstance* InstanceOf(rf_import_context* core) {
   return static_cast<ProcessInstance*>(InstanceOfCore(core));
 }
 
+void CloseSocket(ProcessInstance& p) {
+  if (p.socket_fd >= 0) close(p.socket_fd);
+  p.socket_fd = -1;
+}
+
 // Ends the worker (if any) and waits for it; idempotent. `status` gets how
 // it ended (as waitid reports it) unless null.
 void Reap(ProcessInstance& p, siginfo_t* status) {
+  CloseSocket(p);
   if (p.pidfd < 0) return;
   siginfo_t info{};
   if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG) != 0 ||
@@ -93,8 +105,10 @@ bool HasExited(const ProcessInstance& p) {
 
 void Shutdown(ProcessInstance& p) {
   Reap(p, nullptr);
-  if (p.channel != nullptr) munmap(p.channel, kChannelBytes);
-  if (p.channel_fd >= 0) close(p.channel_fd);
+  // Unmapping is done by the pool's thread, off the restart path.
+  if (p.channel != nullptr || p.channel_fd >= 0) {
+    RetireWorker(RetiredWorker{-1, p.channel, kChannelBytes, p.channel_fd});
+  }
   p.channel = nullptr;
   p.channel_fd = -1;
 }
@@ -125,16 +139,23 @@ uint32_t KindOfSignal(int signal, int code) {
 }
 
 // Sets the thread's pending trap from how the worker ended: its crash
-// record if its signal handler left one, else its exit status. Reaps it.
+// record if its signal handler left one, else its exit status. Reaps it,
+// or has the pool reap it.
 void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
-  siginfo_t status{};
-  Reap(p, &status);
   rf_thread& thread = t_thread_gate.thread;
   CrashRecord crash;
   std::memcpy(static_cast<void*>(&crash), static_cast<const void*>(&p.channel->crash),
               sizeof crash);
   if (crash.written.load(std::memory_order_acquire) == 1 && crash.signal > 0 &&
       crash.signal < 65) {
+    // The worker ended itself (exit_group after the record, which sends
+    // SIGKILL to all its threads): no need to wait here while the kernel
+    // tears it down. SIGKILL again in case the record is a lie.
+    CloseSocket(p);
+    syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, nullptr, 0);
+    RetireWorker(RetiredWorker{p.pidfd, nullptr, 0, -1});
+    p.pidfd = -1;
+    p.pid = 0;
     thread.trap_kind = KindOfSignal(crash.signal, crash.code);
     thread.trap_pc = HostCodeAddress(p, crash.pc);
     uint32_t depth = 0;
@@ -154,6 +175,8 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     }
     return;
   }
+  siginfo_t status{};
+  Reap(p, &status);
   if (status.si_code == CLD_EXITED) {
     thread.trap_kind = RF_TRAP_EXIT;
     thread.exit_code = status.si_status;
@@ -289,22 +312,37 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
   p.channel->magic = kChannelMagic;
   p.channel->version = kChannelVersion;
 
-  WorkerSpawnRequest request;
-  request.program = *program;
-  request.module_name = core->module->name();
-  request.channel_fd = p.channel_fd;
-  request.code_fd = core->module->native_code_fd();
-  request.memory_limit_bytes = uint64_t{core->memory_limit_pages} * 65536;
+  WorkerAssignment assignment;
+  assignment.module_name = core->module->name();
+  assignment.channel_fd = p.channel_fd;
+  assignment.code_fd = core->module->native_code_fd();
+  assignment.memory_limit_bytes = uint64_t{core->memory_limit_pages} * 65536;
   for (const auto& [name, object] : core->provided) {
     if (object->handle_kind() != HandleObject::Kind::kRegion) continue;
     const auto& mapping = static_cast<const RegionMapping&>(*object);
-    request.regions.push_back({mapping.region().fd(), mapping.offset(), mapping.size()});
+    assignment.regions.push_back({mapping.region().fd(), mapping.offset(), mapping.size()});
   }
-  StatusOr<SpawnedWorker> worker = SpawnWorker(request);
-  if (!worker.ok()) return fail(RF_TRAP_WORKER, worker.status().message());
-  p.pid = worker->pid;
-  p.pidfd = worker->pidfd;
-  PumpWorkerOutput(core->module->name(), worker->stdout_fd, worker->stderr_fd);
+  // An idle worker may have died while it waited (killed from outside):
+  // then one more is taken, which the pool spawns if it has none.
+  Status assigned = Status::Ok();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    StatusOr<IdleWorker> worker = TakeIdleWorker(*program);
+    if (!worker.ok()) return fail(RF_TRAP_WORKER, worker.status().message());
+    p.pid = worker->pid;
+    p.pidfd = std::exchange(worker->pidfd, -1);
+    assigned = AssignWorker(*worker, assignment);
+    p.socket_fd = std::exchange(worker->socket_fd, -1);
+    if (assigned.ok()) {
+      PumpWorkerOutput(core->module->name(), std::exchange(worker->stdout_fd, -1),
+                       std::exchange(worker->stderr_fd, -1));
+    }
+    CloseIdleWorker(*worker);
+    if (assigned.ok()) break;
+    bool died = HasExited(p);
+    Reap(p, nullptr);
+    if (!died) break;
+  }
+  if (!assigned.ok()) return fail(RF_TRAP_WORKER, assigned.message());
 
   // A restart on demand runs before its call's deadline is set, and Create
   // has none: then the compartment's call_timeout bounds the start too.
@@ -338,6 +376,7 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
     }
     SharedFutexWait(p.channel->host_doorbell, doorbell, std::min(kStartPollNs, deadline_ns - now));
   }
+  CloseSocket(p);
   if (ready.kind != kMessageReady || ready.slots[0] >= ready.slots[1] ||
       ready.slots[2] > ready.slots[0]) {
     Violation(core, p, fmt::format("the worker's first message (kind {}) is not a valid ready",

@@ -7,6 +7,10 @@
 
 namespace ringfence::internal {
 
+// An idle worker (--await-assignment) the host let go before giving it a
+// module.
+inline constexpr int kWorkerExitNotNeeded = 0;
+
 // Setting up failed before kMessageReady: bad command line, channel magic or
 // version wrong, a region could not be mapped at its address, the module's
 // shared object refused to load, its entry returned NULL, versions or name

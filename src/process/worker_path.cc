@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -18,9 +20,7 @@ bool IsExecutableFile(const fs::path& path) {
   return fs::is_regular_file(path, error) && access(path.c_str(), X_OK) == 0;
 }
 
-}  // namespace
-
-StatusOr<std::string> WorkerProgramPath() {
+StatusOr<std::string> FindWorkerProgram() {
   if (const char* forced = std::getenv("RINGFENCE_WORKER"); forced != nullptr && *forced != '\0') {
     std::error_code error;
     fs::path path = fs::absolute(forced, error);
@@ -48,6 +48,26 @@ StatusOr<std::string> WorkerProgramPath() {
                 fmt::format("the worker program ringfence-worker (needed to run a module in a "
                             "process) is not at {}; build or install it, or set RINGFENCE_WORKER",
                             tried));
+}
+
+}  // namespace
+
+StatusOr<std::string> WorkerProgramPath() {
+  // Every worker start asks: the answer is kept while RINGFENCE_WORKER stays
+  // the same (a failure is not kept: the worker may be built later).
+  static std::mutex mutex;
+  static std::string cached_for;
+  static std::string cached;
+  const char* forced = std::getenv("RINGFENCE_WORKER");
+  std::string key = forced != nullptr ? forced : "";
+  std::lock_guard lock(mutex);
+  if (!cached.empty() && cached_for == key) return cached;
+  StatusOr<std::string> found = FindWorkerProgram();
+  if (found.ok()) {
+    cached_for = key;
+    cached = *found;
+  }
+  return found;
 }
 
 }  // namespace ringfence::internal

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <pthread.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -28,13 +29,19 @@ constexpr size_t kAltStackBytes = 64 * 1024;
 // the signal).
 constexpr uintptr_t kOtherThreadStackSpan = 256 * 1024;
 
-internal::CrashRecord* crash_record = nullptr;
+std::atomic<internal::CrashRecord*> crash_record{nullptr};
 uintptr_t serving_stack_top = 0;
 pid_t serving_tid = 0;
 
 void FatalSignal(int signal, siginfo_t* info, void* context) {
   const auto* ucontext = static_cast<const ucontext_t*>(context);
-  internal::CrashRecord* crash = crash_record;
+  internal::CrashRecord* crash = crash_record.load(std::memory_order_acquire);
+  if (crash == nullptr) {
+    // Nowhere to record it yet: the fault happens again (or abort()
+    // raises again) with the default action.
+    ::signal(signal, SIG_DFL);
+    return;
+  }
   // A second fatal signal on another thread while the first is recorded:
   // the record belongs to the first; this thread just waits to be ended.
   static std::atomic<int> claimed{0};
@@ -79,11 +86,27 @@ void FatalSignal(int signal, siginfo_t* info, void* context) {
   std::exit(internal::kWorkerExitSetupFailed);
 }
 
+// The top of the calling thread's stack.
+uintptr_t CurrentStackTop() {
+  pthread_attr_t attributes;
+  void* base = nullptr;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attributes) != 0 ||
+      pthread_attr_getstack(&attributes, &base, &size) != 0) {
+    Fail("cannot find the serving thread's stack");
+  }
+  pthread_attr_destroy(&attributes);
+  return reinterpret_cast<uintptr_t>(base) + size;
+}
+
 }  // namespace
 
-void InstallCrashHandler(internal::CrashRecord* crash, uintptr_t stack_top) {
-  crash_record = crash;
-  serving_stack_top = stack_top;
+void RecordCrashesIn(internal::CrashRecord* crash) {
+  crash_record.store(crash, std::memory_order_release);
+}
+
+void InstallCrashHandler() {
+  serving_stack_top = CurrentStackTop();
   serving_tid = static_cast<pid_t>(syscall(SYS_gettid));
   // The alternate stack, with a guard page below it.
   void* memory = mmap(nullptr, kAltStackBytes + 4096, PROT_READ | PROT_WRITE,

@@ -13,12 +13,17 @@ namespace ringfence::worker {
 // SIGTRAP SIGXCPU SIGXFSZ, running on an alternate stack (so a stack
 // overflow of the serving thread is still recorded). Call it on the serving
 // thread, which must keep running on the stack it runs on now: its bounds
-// [current sp, stack_top) limit the backtrace walk. The handler writes
-// `crash` (signal, si_code, si_addr, the denied syscall for SIGSYS, pc and a
-// frame-pointer backtrace), then stores crash->written = 1 (release) and
-// calls exit_group(128 + signal). Async-signal-safe; allocates nothing.
-// Exits the process with kWorkerExitSetupFailed if it cannot install.
-void InstallCrashHandler(internal::CrashRecord* crash, uintptr_t stack_top);
+// [current sp, top of its stack) limit the backtrace walk. Until
+// RecordCrashesIn, the handler puts back the default action and returns,
+// so the signal ends the process as if there were no handler. Exits the
+// process with kWorkerExitSetupFailed if it cannot install.
+void InstallCrashHandler();
+
+// From now on the handler writes `crash` (signal, si_code, si_addr, the
+// denied syscall for SIGSYS, pc and a frame-pointer backtrace), then stores
+// crash->written = 1 (release) and calls exit_group(128 + signal).
+// Async-signal-safe; allocates nothing.
+void RecordCrashesIn(internal::CrashRecord* crash);
 
 }  // namespace ringfence::worker
 

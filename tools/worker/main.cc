@@ -8,14 +8,20 @@
 // with fd 0 = /dev/null, fds 1 and 2 = pipes the host reads (the module's
 // output), the channel memfd (header initialised by the host), the module's
 // shared object in a memfd and each shared region's memfd inherited at the
-// numbers given. How it ends: src/process/worker_exit.h.
+// numbers given. Or, kept idle by the host's worker pool until a module
+// needs it,
+//
+//   ringfence-worker --parent-pid PID --await-assignment FD
+//
+// and the rest of the command line, with its descriptors, arrives over the
+// socket FD (src/process/worker_assignment.h). How it ends:
+// src/process/worker_exit.h.
 //
 // Order matters: everything that needs the file system or more privileges
 // (mapping, loading, the stack bounds) happens before the lockdown; no
 // module code runs before it except the entry that returns the module's
 // tables.
 #include <linux/futex.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -30,6 +36,7 @@
 
 #include "src/process/channel.h"
 #include "src/process/worker_exit.h"
+#include "tools/worker/assignment.h"
 #include "tools/worker/crash_handler.h"
 #include "tools/worker/native_module_loader.h"
 #include "tools/worker/sandbox.h"
@@ -99,46 +106,42 @@ void RegisterWorkerAlive(ChannelLayout* layout) {
   layout->worker_alive.store(tid | FUTEX_WAITERS, std::memory_order_release);
 }
 
-uintptr_t CurrentStackTop() {
-  pthread_attr_t attributes;
-  void* base = nullptr;
-  size_t size = 0;
-  if (pthread_getattr_np(pthread_self(), &attributes) != 0 ||
-      pthread_attr_getstack(&attributes, &base, &size) != 0) {
-    Fail("cannot find the serving thread's stack");
-  }
-  pthread_attr_destroy(&attributes);
-  return reinterpret_cast<uintptr_t>(base) + size;
-}
-
 int Run(int argc, char** argv) {
   // 1. Die with the host; a host already gone means nobody will serve us.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail("PR_SET_PDEATHSIG failed");
   WorkerOptions options = ParseWorkerOptions(argc, argv);
   if (getppid() != options.parent_pid) std::exit(internal::kWorkerExitOrphaned);
+
+  // 2. What needs no module: an idle worker does it while it waits.
+  SandboxFilter filter = PrepareSandboxFilter();
+  InstallCrashHandler();
+  if (options.await_fd >= 0) {
+    AnnouncePrepared(options.await_fd);
+    options = AwaitAssignment(options, argv[0]);
+  }
   if (options.channel_fd < 3 || options.code_fd < 3) Fail("fds 0-2 are not the channel or code");
 
-  // 2-3. The channel, then the regions at their addresses.
+  // 3-4. The channel, then the regions at their addresses.
   ChannelLayout* layout = MapChannel(options.channel_fd);
   uint64_t region_bytes = MapRegions(options);
 
-  // 4. The module's code (runs only its entry, which returns its tables).
+  // 5. The module's code (runs only its entry, which returns its tables).
   uint64_t code_bytes = FileSize(options.code_fd);
   LoadedModule loaded = LoadNativeModule(options.code_fd, options.module, WorkerApi());
 
-  // 5-6. Nothing inherited but the channel and stdio; limits.
+  // 6-7. Nothing inherited but the channel and stdio; limits.
   CloseInheritedFds(options.channel_fd);
   SetResourceLimits(options, code_bytes, region_bytes);
   // The module's output reaches the host's log line by line (a crash loses
   // at most the line being written).
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-  // 7-9. Death notice, crash record, lockdown.
+  // 8-10. Death notice, crash record, lockdown.
   RegisterWorkerAlive(layout);
-  InstallCrashHandler(&layout->crash, CurrentStackTop());
-  LockDown();
+  RecordCrashesIn(&layout->crash);
+  LockDown(filter);
 
-  // 10. The module's constructors, then serve.
+  // 11. The module's constructors, then serve.
   StartChannel(layout, loaded.module);
   loaded.module->start();
   SendReady(loaded.code_begin, loaded.code_end, loaded.load_base);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -139,8 +140,7 @@ void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64
   }
 }
 
-void LockDown() {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS", errno);
+SandboxFilter PrepareSandboxFilter() {
   scmp_filter_ctx filter = seccomp_init(SCMP_ACT_TRAP);
   if (filter == nullptr) Fail("seccomp_init", ENOMEM);
   for (const SyscallRule& rule : Allowlist(getpid())) {
@@ -149,9 +149,29 @@ void LockDown() {
                                        rule.conditions.data());
     if (error != 0) Fail("seccomp_rule_add", -error);
   }
-  int error = seccomp_load(filter);
-  if (error != 0) Fail("seccomp_load", -error);
+  // libseccomp writes the program only to a descriptor.
+  int program_fd = memfd_create("ringfence-seccomp", MFD_CLOEXEC);
+  if (program_fd < 0) Fail("memfd_create", errno);
+  int error = seccomp_export_bpf(filter, program_fd);
+  if (error != 0) Fail("seccomp_export_bpf", -error);
   seccomp_release(filter);
+  off_t bytes = lseek(program_fd, 0, SEEK_END);
+  if (bytes <= 0 || bytes % sizeof(sock_filter) != 0) Fail("seccomp_export_bpf", EINVAL);
+  SandboxFilter prepared;
+  prepared.program.resize(static_cast<size_t>(bytes) / sizeof(sock_filter));
+  if (pread(program_fd, prepared.program.data(), static_cast<size_t>(bytes), 0) != bytes) {
+    Fail("reading the seccomp program", errno);
+  }
+  close(program_fd);
+  return prepared;
+}
+
+void LockDown(SandboxFilter& filter) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS", errno);
+  sock_fprog program{static_cast<unsigned short>(filter.program.size()), filter.program.data()};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
+    Fail("PR_SET_SECCOMP", errno);
+  }
 }
 
 }  // namespace ringfence::worker

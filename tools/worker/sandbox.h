@@ -3,7 +3,10 @@
 #ifndef RINGFENCE_TOOLS_WORKER_SANDBOX_H_
 #define RINGFENCE_TOOLS_WORKER_SANDBOX_H_
 
+#include <linux/filter.h>
+
 #include <cstdint>
+#include <vector>
 
 #include "tools/worker/worker_options.h"
 
@@ -30,11 +33,19 @@ void CloseInheritedFds(int channel_fd);
 // SIGKILL) if non-zero.
 void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64_t region_bytes);
 
-// PR_SET_NO_NEW_PRIVS, then the seccomp-bpf allowlist (sandbox.cc's
-// table). A system call outside it raises SIGSYS (SCMP_ACT_TRAP), which the
-// crash handler records with the call's number. The crash handler must be
-// installed first.
-void LockDown();
+// The seccomp-bpf allowlist (sandbox.cc's table) for this process, as a
+// program: built ahead (by an idle worker, while it waits) because
+// libseccomp takes a while to make it.
+struct SandboxFilter {
+  std::vector<sock_filter> program;
+};
+SandboxFilter PrepareSandboxFilter();
+
+// PR_SET_NO_NEW_PRIVS, then `filter`. A system call outside it raises
+// SIGSYS (SCMP_ACT_TRAP), which the crash handler records with the call's
+// number. The crash handler must be installed first; the process must have
+// one thread (the filter is not synchronised to others).
+void LockDown(SandboxFilter& filter);
 
 }  // namespace ringfence::worker
 

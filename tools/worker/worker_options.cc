@@ -52,18 +52,30 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
   std::vector<std::string> regions;
   CLI::App app{"ringfence-worker: runs one natively built module in a sandboxed process for a "
                "ringfence host. Started by the host only."};
-  app.add_option("--module", options.module, "the module's name (checked against its code)")
-      ->required();
   app.add_option("--parent-pid", options.parent_pid, "the host's pid")->required();
-  app.add_option("--channel-fd", options.channel_fd, "inherited memfd of the channel")
-      ->required()->check(CLI::NonNegativeNumber);
-  app.add_option("--code-fd", options.code_fd, "inherited memfd of the module's shared object")
-      ->required()->check(CLI::NonNegativeNumber);
+  auto* await = app.add_option("--await-assignment", options.await_fd,
+                               "socket on which the host sends the rest of this command line "
+                               "(with its descriptors) when it needs the worker")
+                    ->check(CLI::NonNegativeNumber);
+  auto* module = app.add_option("--module", options.module,
+                                "the module's name (checked against its code)");
+  auto* channel = app.add_option("--channel-fd", options.channel_fd,
+                                 "inherited memfd of the channel")
+                      ->check(CLI::NonNegativeNumber);
+  auto* code = app.add_option("--code-fd", options.code_fd,
+                              "inherited memfd of the module's shared object")
+                   ->check(CLI::NonNegativeNumber);
   app.add_option("--region", regions, "FD:ADDRESS:SIZE, a shared region to map at ADDRESS");
   app.add_option("--memory-limit", options.memory_limit, "bytes the module may map");
   app.add_option("--cpu-seconds", options.cpu_seconds, "CPU time limit");
+  for (CLI::Option* option : {module, channel, code}) await->excludes(option);
   try {
     app.parse(argc, argv);
+    if (options.await_fd < 0) {
+      for (CLI::Option* option : {module, channel, code}) {
+        if (option->count() == 0) throw CLI::RequiredError(option->get_name());
+      }
+    }
   } catch (const CLI::ParseError& error) {
     int code = app.exit(error);
     std::exit(code == 0 ? 0 : internal::kWorkerExitSetupFailed);

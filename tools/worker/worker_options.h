@@ -18,6 +18,10 @@ struct RegionOption {
 };
 
 struct WorkerOptions {
+  // An idle worker (--await-assignment FD) has only this and parent_pid: it
+  // prepares what needs no module, then takes the rest of its command line
+  // from the host over this socket (assignment.h).
+  int await_fd = -1;
   std::string module;
   pid_t parent_pid = 0;
   int channel_fd = -1;
@@ -28,7 +32,8 @@ struct WorkerOptions {
 };
 
 // Parses argv; on a bad command line prints why to stderr and exits with
-// kWorkerExitSetupFailed (--help exits 0).
+// kWorkerExitSetupFailed (--help exits 0). Without --await-assignment,
+// --module, --channel-fd and --code-fd are required.
 WorkerOptions ParseWorkerOptions(int argc, char** argv);
 
 }  // namespace ringfence::worker

@@ -1,0 +1,275 @@
+#include "src/process/worker_pool.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "src/gate/futex.h"
+#include "src/process/worker_assignment.h"
+
+namespace ringfence::internal {
+namespace {
+
+// A replacement for a taken worker is started this long after the take,
+// not at once: starting one costs milliseconds of CPU, which would
+// otherwise compete with the taken worker's own start (loading the module,
+// locking down) that the restart is waiting for. A take that finds no idle
+// worker does not wait for this.
+constexpr uint64_t kRefillDelayNs = 3'000'000;
+
+struct PooledIdle {
+  IdleWorker worker;
+  bool prepared = false;  // it said kWorkerPrepared
+};
+
+// Reaps the process behind `pidfd` if it has exited; true if it did.
+bool ReapIfExited(int pidfd) {
+  siginfo_t info{};
+  return waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) == 0 &&
+         info.si_pid != 0;
+}
+
+// Closes and unmaps what a reaped (or never started) retired worker holds.
+void Release(RetiredWorker& retired) {
+  if (retired.pidfd >= 0) close(retired.pidfd);
+  if (retired.channel != nullptr) munmap(retired.channel, retired.channel_bytes);
+  if (retired.channel_fd >= 0) close(retired.channel_fd);
+}
+
+void Kill(int pidfd) { syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0); }
+
+class WorkerPool {
+ public:
+  WorkerPool() : wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    std::thread([this] { Run(); }).detach();  // lives as long as the process
+  }
+
+  StatusOr<IdleWorker> Take(const std::string& program) {
+    std::unique_lock lock(mutex_);
+    if (program_ != program) program_ = program;
+    failure_.reset();
+    ++waiting_;
+    Wake();
+    std::optional<IdleWorker> taken;
+    cv_.wait(lock, [&] { return (taken = TakeLocked(program)).has_value() || failure_; });
+    --waiting_;
+    if (!taken) return *failure_;
+    refill_at_ns_ = MonotonicNs() + kRefillDelayNs;
+    Wake();  // to start a replacement, later
+    return *taken;
+  }
+
+  void Retire(RetiredWorker worker) {
+    std::lock_guard lock(mutex_);
+    retired_.push_back(worker);
+    Wake();
+  }
+
+  void SetTarget(size_t count) {
+    std::lock_guard lock(mutex_);
+    target_ = count;
+    Wake();
+  }
+
+  bool WaitUntilSettled() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] {
+      size_t prepared = std::count_if(idle_.begin(), idle_.end(),
+                                      [](const PooledIdle& idle) { return idle.prepared; });
+      return failure_ || program_.empty() || (prepared >= target_ && retired_.empty());
+    });
+    return !failure_;
+  }
+
+  size_t Count() {
+    std::lock_guard lock(mutex_);
+    return idle_.size() + retired_.size();
+  }
+
+ private:
+  enum class Watch { kWake, kIdleExit, kPrepared, kRetiredExit };
+
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof one);
+  }
+
+  std::optional<IdleWorker> TakeLocked(const std::string& program) {
+    auto usable = [&](const PooledIdle& idle) { return idle.worker.program == program; };
+    auto it = std::find_if(idle_.begin(), idle_.end(),
+                           [&](const PooledIdle& idle) { return usable(idle) && idle.prepared; });
+    if (it == idle_.end()) it = std::find_if(idle_.begin(), idle_.end(), usable);
+    if (it == idle_.end()) return std::nullopt;
+    IdleWorker worker = it->worker;
+    idle_.erase(it);
+    return worker;
+  }
+
+  // Ends an idle worker the pool no longer wants: it sees end of file on its
+  // socket and exits; reaped as a retired worker.
+  void LetGo(PooledIdle& idle) {
+    RetiredWorker retired;
+    retired.pidfd = std::exchange(idle.worker.pidfd, -1);
+    retired_.push_back(retired);
+    CloseIdleWorker(idle.worker);
+  }
+
+  void Run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      // Idle workers of another program, or more than wanted, go.
+      for (auto it = idle_.begin(); it != idle_.end();) {
+        if (it->worker.program != program_ || idle_.size() > target_ + waiting_) {
+          LetGo(*it);
+          it = idle_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      // Takers waiting now get a worker at once; the target waits out the
+      // refill delay.
+      uint64_t now = MonotonicNs();
+      size_t wanted = waiting_ + (now >= refill_at_ns_ ? target_ : 0);
+      while (!failure_ && !program_.empty() && idle_.size() < wanted) {
+        std::string program = program_;
+        lock.unlock();
+        StatusOr<IdleWorker> spawned = SpawnIdleWorker(program);
+        lock.lock();
+        if (!spawned.ok()) {
+          failure_ = spawned.status();
+        } else {
+          idle_.push_back(PooledIdle{*spawned, false});
+        }
+        cv_.notify_all();
+      }
+      // Channels whose worker is reaped already need no waiting.
+      std::erase_if(retired_, [](RetiredWorker& retired) {
+        if (retired.pidfd >= 0) return false;
+        Release(retired);
+        return true;
+      });
+      std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}};
+      std::vector<Watch> watches = {Watch::kWake};
+      auto watch = [&](int fd, Watch why) {
+        fds.push_back({fd, POLLIN, 0});
+        watches.push_back(why);
+      };
+      for (const PooledIdle& idle : idle_) {
+        watch(idle.worker.pidfd, Watch::kIdleExit);
+        if (!idle.prepared) watch(idle.worker.socket_fd, Watch::kPrepared);
+      }
+      for (const RetiredWorker& retired : retired_) watch(retired.pidfd, Watch::kRetiredExit);
+      int timeout_ms = -1;
+      if (!failure_ && !program_.empty() && idle_.size() < target_ + waiting_) {
+        timeout_ms = static_cast<int>((refill_at_ns_ - std::min(now, refill_at_ns_)) / 1'000'000 + 1);
+      }
+      lock.unlock();
+      int ready = poll(fds.data(), fds.size(), timeout_ms);
+      lock.lock();
+      if (ready <= 0) continue;
+      // Lists may have changed while unlocked: each event is looked up by
+      // its descriptor and checked again (a stale one does nothing).
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) Handle(watches[i], fds[i].fd);
+      }
+      cv_.notify_all();
+    }
+  }
+
+  void Handle(Watch why, int fd) {
+    switch (why) {
+      case Watch::kWake: {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof count);
+        return;
+      }
+      case Watch::kIdleExit: {
+        auto it = std::find_if(idle_.begin(), idle_.end(),
+                               [&](const PooledIdle& idle) { return idle.worker.pidfd == fd; });
+        if (it == idle_.end() || !ReapIfExited(fd)) return;
+        CloseIdleWorker(it->worker);
+        idle_.erase(it);
+        return;
+      }
+      case Watch::kPrepared: {
+        auto it = std::find_if(idle_.begin(), idle_.end(),
+                               [&](const PooledIdle& idle) { return idle.worker.socket_fd == fd; });
+        if (it == idle_.end() || it->prepared) return;
+        char said = 0;
+        ssize_t n = recv(fd, &said, 1, MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN) return;
+        if (n == 1 && said == kWorkerPrepared) {
+          it->prepared = true;
+          return;
+        }
+        // Anything else: a broken worker.
+        Kill(it->worker.pidfd);
+        LetGo(*it);
+        idle_.erase(it);
+        return;
+      }
+      case Watch::kRetiredExit: {
+        auto it = std::find_if(retired_.begin(), retired_.end(),
+                               [&](const RetiredWorker& retired) { return retired.pidfd == fd; });
+        if (it == retired_.end() || !ReapIfExited(fd)) return;
+        Release(*it);
+        retired_.erase(it);
+        return;
+      }
+    }
+  }
+
+  const int wake_fd_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::string program_;  // what the last Take asked for; empty: none yet
+  size_t target_ = kDefaultIdleWorkers;
+  size_t waiting_ = 0;  // Take calls waiting for a worker
+  uint64_t refill_at_ns_ = 0;  // MonotonicNs() after which the target is refilled
+  std::optional<Status> failure_;  // the last spawn's, until the next Take
+  std::deque<PooledIdle> idle_;
+  std::vector<RetiredWorker> retired_;
+};
+
+WorkerPool* pool = nullptr;
+std::once_flag pool_fork_handler;
+
+// After fork() the child has no pool thread: it makes its own pool on first
+// use (the parent's idle workers are not its children).
+WorkerPool& Pool() {
+  static std::mutex making;
+  std::lock_guard lock(making);
+  std::call_once(pool_fork_handler,
+                 [] { pthread_atfork(nullptr, nullptr, [] { pool = nullptr; }); });
+  if (pool == nullptr) pool = new WorkerPool();  // never destroyed: its thread runs on
+  return *pool;
+}
+
+}  // namespace
+
+StatusOr<IdleWorker> TakeIdleWorker(const std::string& program) { return Pool().Take(program); }
+
+void RetireWorker(RetiredWorker worker) { Pool().Retire(worker); }
+
+void SetIdleWorkerTarget(size_t count) { Pool().SetTarget(count); }
+
+bool WaitForIdleWorkers() { return Pool().WaitUntilSettled(); }
+
+size_t PooledWorkerCount() { return Pool().Count(); }
+
+}  // namespace ringfence::internal
