@@ -75,8 +75,10 @@ class WorkerPool {
   }
 
   void Retire(RetiredWorker worker) {
-    std::lock_guard lock(mutex_);
-    retired_.push_back(worker);
+    {
+      std::lock_guard lock(mutex_);
+      retired_.push_back(worker);
+    }
     Wake();
   }
 
@@ -86,23 +88,24 @@ class WorkerPool {
     Wake();
   }
 
-  bool WaitUntilSettled() {
+  bool WaitUntilSettled(std::chrono::nanoseconds limit) {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] {
+    bool settled = cv_.wait_for(lock, limit, [&] {
       size_t prepared = std::count_if(idle_.begin(), idle_.end(),
                                       [](const PooledIdle& idle) { return idle.prepared; });
-      return failure_ || program_.empty() || (prepared >= target_ && retired_.empty());
+      return failure_ || program_.empty() ||
+             (prepared >= target_ && retired_.empty() && unreaped_ == 0);
     });
-    return !failure_;
+    return settled && !failure_;
   }
 
   size_t Count() {
     std::lock_guard lock(mutex_);
-    return idle_.size() + retired_.size();
+    return idle_.size() + retired_.size() + unreaped_;
   }
 
  private:
-  enum class Watch { kWake, kIdleExit, kPrepared, kRetiredExit };
+  enum class Watch { kWake, kIdleExit, kPrepared, kReapingExit };
 
   void Wake() {
     uint64_t one = 1;
@@ -121,7 +124,7 @@ class WorkerPool {
   }
 
   // Ends an idle worker the pool no longer wants: it sees end of file on its
-  // socket and exits; reaped as a retired worker.
+  // socket and exits; reaped as a retired worker. Pool thread only.
   void LetGo(PooledIdle& idle) {
     RetiredWorker retired;
     retired.pidfd = std::exchange(idle.worker.pidfd, -1);
@@ -157,12 +160,12 @@ class WorkerPool {
         }
         cv_.notify_all();
       }
-      // Channels whose worker is reaped already need no waiting.
-      std::erase_if(retired_, [](RetiredWorker& retired) {
-        if (retired.pidfd >= 0) return false;
-        Release(retired);
-        return true;
-      });
+      // Retired workers become this thread's to reap, without the lock: a
+      // thread that retires or takes a worker never waits for the
+      // system calls below.
+      reaping_.insert(reaping_.end(), retired_.begin(), retired_.end());
+      retired_.clear();
+      unreaped_ = reaping_.size();
       std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}};
       std::vector<Watch> watches = {Watch::kWake};
       auto watch = [&](int fd, Watch why) {
@@ -173,19 +176,35 @@ class WorkerPool {
         watch(idle.worker.pidfd, Watch::kIdleExit);
         if (!idle.prepared) watch(idle.worker.socket_fd, Watch::kPrepared);
       }
-      for (const RetiredWorker& retired : retired_) watch(retired.pidfd, Watch::kRetiredExit);
+      for (const RetiredWorker& retired : reaping_) {
+        if (retired.pidfd >= 0) watch(retired.pidfd, Watch::kReapingExit);
+      }
       int timeout_ms = -1;
       if (!failure_ && !program_.empty() && idle_.size() < target_ + waiting_) {
         timeout_ms = static_cast<int>((refill_at_ns_ - std::min(now, refill_at_ns_)) / 1'000'000 + 1);
       }
+      // Channels whose worker is gone already need no waiting.
+      bool gone = std::any_of(reaping_.begin(), reaping_.end(),
+                              [](const RetiredWorker& retired) { return retired.pidfd < 0; });
+      if (gone) timeout_ms = 0;
       lock.unlock();
       int ready = poll(fds.data(), fds.size(), timeout_ms);
+      for (size_t i = 0; ready > 0 && i < fds.size(); ++i) {
+        if (fds[i].revents != 0 && watches[i] == Watch::kReapingExit) Reap(fds[i].fd);
+      }
+      std::erase_if(reaping_, [](RetiredWorker& retired) {
+        if (retired.pidfd >= 0) return false;
+        Release(retired);
+        return true;
+      });
       lock.lock();
-      if (ready <= 0) continue;
-      // Lists may have changed while unlocked: each event is looked up by
-      // its descriptor and checked again (a stale one does nothing).
-      for (size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) Handle(watches[i], fds[i].fd);
+      unreaped_ = reaping_.size();
+      // The idle list may have changed while unlocked: each event is looked
+      // up by its descriptor and checked again (a stale one does nothing).
+      for (size_t i = 0; ready > 0 && i < fds.size(); ++i) {
+        if (fds[i].revents != 0 && watches[i] != Watch::kReapingExit) {
+          Handle(watches[i], fds[i].fd);
+        }
       }
       cv_.notify_all();
     }
@@ -223,15 +242,17 @@ class WorkerPool {
         idle_.erase(it);
         return;
       }
-      case Watch::kRetiredExit: {
-        auto it = std::find_if(retired_.begin(), retired_.end(),
-                               [&](const RetiredWorker& retired) { return retired.pidfd == fd; });
-        if (it == retired_.end() || !ReapIfExited(fd)) return;
-        Release(*it);
-        retired_.erase(it);
-        return;
-      }
+      case Watch::kReapingExit: return;  // Reap's
     }
+  }
+
+  // Pool thread only, without the lock.
+  void Reap(int pidfd) {
+    auto it = std::find_if(reaping_.begin(), reaping_.end(),
+                           [&](const RetiredWorker& retired) { return retired.pidfd == pidfd; });
+    if (it == reaping_.end() || !ReapIfExited(pidfd)) return;
+    Release(*it);
+    reaping_.erase(it);
   }
 
   const int wake_fd_;
@@ -243,7 +264,9 @@ class WorkerPool {
   uint64_t refill_at_ns_ = 0;  // MonotonicNs() after which the target is refilled
   std::optional<Status> failure_;  // the last spawn's, until the next Take
   std::deque<PooledIdle> idle_;
-  std::vector<RetiredWorker> retired_;
+  std::vector<RetiredWorker> retired_;  // handed over, not yet seen by the thread
+  size_t unreaped_ = 0;                 // reaping_.size() when last locked
+  std::vector<RetiredWorker> reaping_;  // the pool thread's own, no lock
 };
 
 WorkerPool* pool = nullptr;
@@ -268,7 +291,7 @@ void RetireWorker(RetiredWorker worker) { Pool().Retire(worker); }
 
 void SetIdleWorkerTarget(size_t count) { Pool().SetTarget(count); }
 
-bool WaitForIdleWorkers() { return Pool().WaitUntilSettled(); }
+bool WaitForIdleWorkers(std::chrono::nanoseconds limit) { return Pool().WaitUntilSettled(limit); }
 
 size_t PooledWorkerCount() { return Pool().Count(); }
 

@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -46,9 +47,9 @@ inline constexpr size_t kDefaultIdleWorkers = 1;
 void SetIdleWorkerTarget(size_t count);
 
 // Waits until the pool holds its target of prepared idle workers and has
-// reaped every retired one; false if a spawn failed meanwhile. For
-// benchmarks and tests.
-bool WaitForIdleWorkers();
+// reaped every retired one; false if a spawn failed meanwhile or `limit`
+// passed first. For benchmarks and tests.
+bool WaitForIdleWorkers(std::chrono::nanoseconds limit = std::chrono::seconds(10));
 
 // Workers the pool holds: idle ones and retired ones not yet reaped.
 size_t PooledWorkerCount();

@@ -112,9 +112,9 @@ int Run(int argc, char** argv) {
   WorkerOptions options = ParseWorkerOptions(argc, argv);
   if (getppid() != options.parent_pid) std::exit(internal::kWorkerExitOrphaned);
 
-  // 2. What needs no module: an idle worker does it while it waits.
-  SandboxFilter filter = PrepareSandboxFilter();
+  // 2. What needs no module: an idle worker does it before it waits.
   InstallCrashHandler();
+  SandboxFilter lockdown = PrepareSandbox();
   if (options.await_fd >= 0) {
     AnnouncePrepared(options.await_fd);
     options = AwaitAssignment(options, argv[0]);
@@ -139,7 +139,7 @@ int Run(int argc, char** argv) {
   // 8-10. Death notice, crash record, lockdown.
   RegisterWorkerAlive(layout);
   RecordCrashesIn(&layout->crash);
-  LockDown(filter);
+  LockDown(lockdown);
 
   // 11. The module's constructors, then serve.
   StartChannel(layout, loaded.module);

@@ -116,6 +116,67 @@ void SetLimit(int resource, rlim_t soft, rlim_t hard, const char* name) {
   if (setrlimit(resource, &limit) != 0) Fail(name, errno);
 }
 
+// What loading the module needs beyond the allowlist (the first filter
+// allows it, the second takes it back): receiving the assignment and
+// moving its descriptors, the dynamic loader (openat of the code's memfd,
+// its executable mappings), closing inherited descriptors, the limits,
+// installing the second filter, and the crash handler giving a signal back
+// to its default action (no crash record to write yet). `denied_when`: the
+// second filter traps the call when these hold (none: always).
+struct LoadingCall {
+  int syscall;
+  std::vector<scmp_arg_cmp> denied_when;
+};
+
+std::vector<LoadingCall> LoadingCalls() {
+  const scmp_arg_cmp exec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC);
+  return {
+      {SCMP_SYS(recvmsg), {}},     {SCMP_SYS(sendto), {}},      {SCMP_SYS(fcntl), {}},
+      {SCMP_SYS(dup2), {}},        {SCMP_SYS(openat), {}},      {SCMP_SYS(pread64), {}},
+      {SCMP_SYS(close_range), {}}, {SCMP_SYS(prlimit64), {}},   {SCMP_SYS(setrlimit), {}},
+      {SCMP_SYS(prctl), {}},       {SCMP_SYS(seccomp), {}},     {SCMP_SYS(mmap), {exec}},
+      {SCMP_SYS(mprotect), {exec}},
+      {SCMP_SYS(rt_sigaction), {SCMP_A0(SCMP_CMP_LT, kFirstRealTimeSignal, 0)}},
+  };
+}
+
+// The BPF program for `rules` over `default_action` (libseccomp hands it out
+// only through a descriptor).
+SandboxFilter BuildFilter(uint32_t default_action, const std::vector<SyscallRule>& rules) {
+  scmp_filter_ctx filter = seccomp_init(default_action);
+  if (filter == nullptr) Fail("seccomp_init", ENOMEM);
+  // No_new_privs is set once, by PrepareSandbox.
+  if (seccomp_attr_set(filter, SCMP_FLTATR_CTL_NNP, 0) != 0) Fail("seccomp_attr_set", EINVAL);
+  for (const SyscallRule& rule : rules) {
+    int error = seccomp_rule_add_array(filter, rule.action, rule.syscall,
+                                       static_cast<unsigned>(rule.conditions.size()),
+                                       rule.conditions.data());
+    if (error != 0) Fail("seccomp_rule_add", -error);
+  }
+  int program_fd = memfd_create("ringfence-seccomp", MFD_CLOEXEC);
+  if (program_fd < 0) Fail("memfd_create", errno);
+  int error = seccomp_export_bpf(filter, program_fd);
+  if (error != 0) Fail("seccomp_export_bpf", -error);
+  seccomp_release(filter);
+  off_t bytes = lseek(program_fd, 0, SEEK_END);
+  if (bytes <= 0 || bytes % sizeof(sock_filter) != 0) Fail("seccomp_export_bpf", EINVAL);
+  SandboxFilter built;
+  built.program.resize(static_cast<size_t>(bytes) / sizeof(sock_filter));
+  if (pread(program_fd, built.program.data(), static_cast<size_t>(bytes), 0) != bytes) {
+    Fail("reading the seccomp program", errno);
+  }
+  close(program_fd);
+  return built;
+}
+
+void Install(const SandboxFilter& filter) {
+  sock_fprog program{static_cast<unsigned short>(filter.program.size()),
+                     const_cast<sock_filter*>(filter.program.data())};
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
+    Fail("PR_SET_SECCOMP", errno);
+  }
+}
+
 }  // namespace
 
 void CloseInheritedFds(int channel_fd) {
@@ -140,38 +201,21 @@ void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64
   }
 }
 
-SandboxFilter PrepareSandboxFilter() {
-  scmp_filter_ctx filter = seccomp_init(SCMP_ACT_TRAP);
-  if (filter == nullptr) Fail("seccomp_init", ENOMEM);
-  for (const SyscallRule& rule : Allowlist(getpid())) {
-    int error = seccomp_rule_add_array(filter, rule.action, rule.syscall,
-                                       static_cast<unsigned>(rule.conditions.size()),
-                                       rule.conditions.data());
-    if (error != 0) Fail("seccomp_rule_add", -error);
+SandboxFilter PrepareSandbox() {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS", errno);
+  std::vector<SyscallRule> loading = Allowlist(getpid());
+  std::vector<SyscallRule> taken_back;
+  for (const LoadingCall& call : LoadingCalls()) {
+    loading.push_back({call.syscall, kAllow, {}});
+    taken_back.push_back({call.syscall, SCMP_ACT_TRAP, call.denied_when});
   }
-  // libseccomp writes the program only to a descriptor.
-  int program_fd = memfd_create("ringfence-seccomp", MFD_CLOEXEC);
-  if (program_fd < 0) Fail("memfd_create", errno);
-  int error = seccomp_export_bpf(filter, program_fd);
-  if (error != 0) Fail("seccomp_export_bpf", -error);
-  seccomp_release(filter);
-  off_t bytes = lseek(program_fd, 0, SEEK_END);
-  if (bytes <= 0 || bytes % sizeof(sock_filter) != 0) Fail("seccomp_export_bpf", EINVAL);
-  SandboxFilter prepared;
-  prepared.program.resize(static_cast<size_t>(bytes) / sizeof(sock_filter));
-  if (pread(program_fd, prepared.program.data(), static_cast<size_t>(bytes), 0) != bytes) {
-    Fail("reading the seccomp program", errno);
-  }
-  close(program_fd);
-  return prepared;
+  // Both are built first: building needs calls neither allows.
+  SandboxFilter loading_filter = BuildFilter(SCMP_ACT_TRAP, loading);
+  SandboxFilter lockdown_filter = BuildFilter(SCMP_ACT_ALLOW, taken_back);
+  Install(loading_filter);
+  return lockdown_filter;
 }
 
-void LockDown(SandboxFilter& filter) {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("PR_SET_NO_NEW_PRIVS", errno);
-  sock_fprog program{static_cast<unsigned short>(filter.program.size()), filter.program.data()};
-  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0) {
-    Fail("PR_SET_SECCOMP", errno);
-  }
-}
+void LockDown(const SandboxFilter& filter) { Install(filter); }
 
 }  // namespace ringfence::worker

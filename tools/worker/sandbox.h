@@ -33,19 +33,24 @@ void CloseInheritedFds(int channel_fd);
 // SIGKILL) if non-zero.
 void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64_t region_bytes);
 
-// The seccomp-bpf allowlist (sandbox.cc's table) for this process, as a
-// program: built ahead (by an idle worker, while it waits) because
-// libseccomp takes a while to make it.
+// A seccomp-bpf program (see PrepareSandbox).
 struct SandboxFilter {
   std::vector<sock_filter> program;
 };
-SandboxFilter PrepareSandboxFilter();
 
-// PR_SET_NO_NEW_PRIVS, then `filter`. A system call outside it raises
-// SIGSYS (SCMP_ACT_TRAP), which the crash handler records with the call's
-// number. The crash handler must be installed first; the process must have
-// one thread (the filter is not synchronised to others).
-void LockDown(SandboxFilter& filter);
+// The sandbox goes on in two steps, because installing the allowlist takes
+// the kernel a while (it checks the program and works out, per system
+// call, whether it always allows) and an idle worker can do that before it
+// has a module. PrepareSandbox sets PR_SET_NO_NEW_PRIVS and installs the
+// allowlist (sandbox.cc's table) plus what loading the module needs; it
+// returns a small second filter that takes the loading calls away again.
+// A process's filters all apply, so after LockDown(that filter) what is
+// allowed is exactly the allowlist. A system call outside it raises SIGSYS
+// (SCMP_ACT_TRAP), which the crash handler records with the call's number.
+// The crash handler must be installed first; the process must have one
+// thread (the filters are not synchronised to others).
+SandboxFilter PrepareSandbox();
+void LockDown(const SandboxFilter& filter);
 
 }  // namespace ringfence::worker
 
