@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <vector>
 #include <mutex>
 #include <thread>
 
@@ -223,6 +225,57 @@ TEST(ProcessBackendTest, NoWorkerOutlivesItsHost) {
   int status = 0;
   waitpid(host, &status, 0);
   EXPECT_TRUE(Eventually([&] { return ProcessGone(worker); }, kSettleLimit));
+}
+
+// Every worker is spawned by the pool's thread, which lives as long as the
+// process: a worker's parent-death signal follows the thread that spawned
+// it, so one started from a thread that has since ended must live on.
+TEST(ProcessBackendTest, AWorkerOutlivesTheThreadThatStartedIt) {
+  std::unique_ptr<Compartment> sandbox;
+  std::thread([&] { sandbox = OpenSandbox(); }).join();
+  ASSERT_NE(sandbox, nullptr);
+  int32_t before = WorkerPid(*sandbox);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a signal would have landed
+  EXPECT_EQ(WorkerPid(*sandbox), before);
+  EXPECT_EQ(sandbox->restart_count(), 0u);
+}
+
+// An idle worker killed from outside is replaced; starts go on working.
+TEST(ProcessBackendTest, AnIdleWorkerKilledFromOutsideIsReplaced) {
+  auto first = OpenSandbox();
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(internal::WaitForIdleWorkers());
+  int32_t live = WorkerPid(*first);
+  std::vector<pid_t> idle;
+  for (pid_t child : testing::ChildPids()) {
+    if (child != live) idle.push_back(child);
+  }
+  ASSERT_EQ(idle.size(), internal::kDefaultIdleWorkers);
+  for (pid_t child : idle) kill(child, SIGKILL);
+  auto second = OpenSandbox();
+  ASSERT_NE(second, nullptr);
+  EXPECT_GT(WorkerPid(*second), 0);
+  auto replaced = [&] {
+    return internal::WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
+           ChildCount() == static_cast<int>(2 + internal::kDefaultIdleWorkers);
+  };
+  EXPECT_TRUE(Eventually(replaced, kSettleLimit));
+}
+
+// Module code sees none of the host's environment (secrets, paths).
+TEST(ProcessBackendTest, WorkersStartWithAnEmptyEnvironment) {
+  ASSERT_EQ(setenv("RINGFENCE_TEST_SECRET", "hunter2", 1), 0);
+  auto sandbox = OpenSandbox();
+  unsetenv("RINGFENCE_TEST_SECRET");
+  ASSERT_NE(sandbox, nullptr);
+  ASSERT_TRUE(internal::WaitForIdleWorkers());
+  std::vector<pid_t> workers = testing::ChildPids();
+  ASSERT_FALSE(workers.empty());
+  for (pid_t worker : workers) {
+    std::ifstream environ("/proc/" + std::to_string(worker) + "/environ");
+    std::string text((std::istreambuf_iterator<char>(environ)), {});
+    EXPECT_EQ(text, "") << "worker " << worker;
+  }
 }
 
 // Nothing leaks over many worker lifetimes: file descriptors (channels,

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace ringfence::testing {
 
@@ -20,8 +21,8 @@ inline int OpenFdCount() {
 }
 
 // Live (non-zombie) child processes of this process.
-inline int ChildCount() {
-  int count = 0;
+inline std::vector<pid_t> ChildPids() {
+  std::vector<pid_t> children;
   DIR* dir = opendir("/proc");
   std::string me = std::to_string(getpid());
   while (dirent* entry = readdir(dir)) {
@@ -33,11 +34,13 @@ inline int ChildCount() {
     if (end == std::string::npos) continue;
     std::string rest = line.substr(end + 2);  // "S PPID ..."
     std::string ppid = rest.substr(2, rest.find(' ', 2) - 2);
-    count += ppid == me && rest[0] != 'Z';
+    if (ppid == me && rest[0] != 'Z') children.push_back(std::stoi(entry->d_name));
   }
   closedir(dir);
-  return count;
+  return children;
 }
+
+inline int ChildCount() { return static_cast<int>(ChildPids().size()); }
 
 }  // namespace ringfence::testing
 

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "src/process/channel.h"
+#include "src/process/worker_assignment.h"
 #include "src/process/worker_exit.h"
 #include "src/process/worker_path.h"
 
@@ -497,6 +499,100 @@ TEST(WorkerTest, WorkerDiesWithItsParent) {
   ASSERT_TRUE(died) << "the worker outlived its parent";
   ASSERT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
+}
+
+// A worker started idle, as the host's pool starts one: its end of a socket
+// pair at fd 3, its stderr into a pipe.
+class IdleWorker {
+ public:
+  IdleWorker() {
+    int link[2], err[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link), 0);
+    EXPECT_EQ(pipe2(err, O_CLOEXEC), 0);
+    StatusOr<std::string> worker = internal::WorkerProgramPath();
+    EXPECT_TRUE(worker.ok()) << worker.status().ToString();
+    std::vector<std::string> args = {*worker, "--parent-pid", std::to_string(getpid()),
+                                     "--await-assignment", "3"};
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawn_file_actions_adddup2(&actions, link[1], 3);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    close(link[1]);
+    close(err[1]);
+    socket_ = link[0];
+    err_ = err[0];
+  }
+  ~IdleWorker() {
+    if (pid_ > 0 && !status_) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+    if (socket_ >= 0) close(socket_);
+    close(err_);
+  }
+  int socket() const { return socket_; }
+  void CloseSocket() {
+    close(socket_);
+    socket_ = -1;
+  }
+  int Wait() {
+    if (!status_) {
+      int status = 0;
+      EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
+      status_ = status;
+    }
+    return *status_;
+  }
+  std::string Stderr() {
+    std::string text;
+    char buffer[512];
+    for (ssize_t n; (n = read(err_, buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+    return text;
+  }
+
+ private:
+  pid_t pid_ = 0;
+  int socket_ = -1;
+  int err_ = -1;
+  std::optional<int> status_;
+};
+
+TEST(WorkerAssignmentTest, AnIdleWorkerSaysPreparedAndExitsQuietlyWhenLetGo) {
+  IdleWorker idle;
+  char said = 0;
+  ASSERT_EQ(recv(idle.socket(), &said, 1, 0), 1);
+  EXPECT_EQ(said, internal::kWorkerPrepared);
+  idle.CloseSocket();
+  int status = idle.Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), internal::kWorkerExitNotNeeded);
+}
+
+TEST(WorkerAssignmentTest, AMalformedAssignmentEndsTheWorkerWithAReason) {
+  IdleWorker idle;
+  const char unterminated[] = {'-', '-', 'm', 'o', 'd', 'u', 'l', 'e'};
+  ASSERT_EQ(send(idle.socket(), unterminated, sizeof unterminated, MSG_NOSIGNAL),
+            static_cast<ssize_t>(sizeof unterminated));
+  int status = idle.Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), internal::kWorkerExitSetupFailed);
+  EXPECT_NE(idle.Stderr().find("bad assignment from the host"), std::string::npos);
+}
+
+TEST(WorkerAssignmentTest, AnAssignmentWithoutItsOptionsIsRefusedByTheCommandLine) {
+  IdleWorker idle;
+  const char words[] = "--module\0probe\0";  // no --channel-fd, no --code-fd
+  ASSERT_EQ(send(idle.socket(), words, sizeof words - 1, MSG_NOSIGNAL),
+            static_cast<ssize_t>(sizeof words - 1));
+  int status = idle.Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), internal::kWorkerExitSetupFailed);
+  EXPECT_NE(idle.Stderr().find("channel-fd"), std::string::npos);
 }
 
 TEST(WorkerPathTest, EnvironmentOverrides) {

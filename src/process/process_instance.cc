@@ -288,6 +288,50 @@ __attribute__((noreturn)) void UnwindProcessFrame(rf_frame* frame) {
   __builtin_longjmp(frame->jmp, 1);
 }
 
+// Whether the (dead) worker never got as far as its channel: killed while
+// it waited idle, most likely. A worker marks worker_alive as soon as it
+// has mapped the channel, before it loads the module.
+bool DiedIdle(const ProcessInstance& p) {
+  return p.channel->worker_alive.load(std::memory_order_acquire) == 0;
+}
+
+enum class Readiness { kReady, kDiedIdle, kFailed };
+
+// Waits for the assigned worker's first message, into `ready`. kFailed with
+// the thread's trap set (and the worker reaped) if it died, broke the ring,
+// was killed or missed `deadline_ns`; kDiedIdle (not reaped) if it died
+// before reading its assignment.
+Readiness AwaitReady(rf_import_context* core, ProcessInstance& p, uint64_t deadline_ns,
+                     Message* ready) {
+  while (true) {
+    uint32_t doorbell = p.channel->host_doorbell.load(std::memory_order_acquire);
+    PopOutcome popped = RingPop(p.channel->to_host, ready);
+    if (popped == PopOutcome::kMessage) return Readiness::kReady;
+    if (popped == PopOutcome::kCorrupt) {
+      Violation(core, p, "the worker's ring indices are corrupt");
+      return Readiness::kFailed;
+    }
+    if (HasExited(p)) {
+      if (DiedIdle(p)) return Readiness::kDiedIdle;
+      TakeWorkerDeath(core, p);
+      if (core->worker_detail.empty()) core->worker_detail = "the worker died while starting";
+      return Readiness::kFailed;
+    }
+    if (uint32_t kind = core->kill_kind.load(); kind != RF_TRAP_NONE) {
+      Abandon(p, kind);
+      return Readiness::kFailed;
+    }
+    uint64_t now = MonotonicNs();
+    if (now >= deadline_ns) {
+      Reap(p, nullptr);
+      t_thread_gate.thread.trap_kind = RF_TRAP_TIMEOUT;
+      core->worker_detail = "the worker did not start in time";
+      return Readiness::kFailed;
+    }
+    SharedFutexWait(p.channel->host_doorbell, doorbell, std::min(kStartPollNs, deadline_ns - now));
+  }
+}
+
 // Starts the worker and waits until it is ready. False with the thread's
 // trap set (and the worker reaped) if it is not.
 bool StartWorker(rf_import_context* core, ProcessInstance& p) {
@@ -322,28 +366,6 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
     const auto& mapping = static_cast<const RegionMapping&>(*object);
     assignment.regions.push_back({mapping.region().fd(), mapping.offset(), mapping.size()});
   }
-  // An idle worker may have died while it waited (killed from outside):
-  // then one more is taken, which the pool spawns if it has none.
-  Status assigned = Status::Ok();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    StatusOr<IdleWorker> worker = TakeIdleWorker(*program);
-    if (!worker.ok()) return fail(RF_TRAP_WORKER, worker.status().message());
-    p.pid = worker->pid;
-    p.pidfd = std::exchange(worker->pidfd, -1);
-    assigned = AssignWorker(*worker, assignment);
-    p.socket_fd = std::exchange(worker->socket_fd, -1);
-    if (assigned.ok()) {
-      PumpWorkerOutput(core->module->name(), std::exchange(worker->stdout_fd, -1),
-                       std::exchange(worker->stderr_fd, -1));
-    }
-    CloseIdleWorker(*worker);
-    if (assigned.ok()) break;
-    bool died = HasExited(p);
-    Reap(p, nullptr);
-    if (!died) break;
-  }
-  if (!assigned.ok()) return fail(RF_TRAP_WORKER, assigned.message());
-
   // A restart on demand runs before its call's deadline is set, and Create
   // has none: then the compartment's call_timeout bounds the start too.
   uint64_t deadline_ns = t_thread_gate.deadline_ns;
@@ -352,29 +374,40 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
         core->start_limit_ns != 0 ? std::max(core->start_limit_ns, kMinStartLimitNs) : kStartLimitNs;
     deadline_ns = MonotonicNs() + limit_ns;
   }
+  // An idle worker may die before it reads its assignment (killed from
+  // outside while it waited): then one more is taken, which the pool
+  // spawns if it has none. Any later failure is the start's.
   Message ready;
-  while (true) {
-    uint32_t doorbell = p.channel->host_doorbell.load(std::memory_order_acquire);
-    PopOutcome popped = RingPop(p.channel->to_host, &ready);
-    if (popped == PopOutcome::kMessage) break;
-    if (popped == PopOutcome::kCorrupt) {
-      Violation(core, p, "the worker's ring indices are corrupt");
-      return false;
+  for (int attempt = 0;; ++attempt) {
+    bool last = attempt == 1;
+    StatusOr<IdleWorker> worker = TakeIdleWorker(*program);
+    if (!worker.ok()) return fail(RF_TRAP_WORKER, worker.status().message());
+    p.pid = worker->pid;
+    p.pidfd = std::exchange(worker->pidfd, -1);
+    Status assigned = AssignWorker(*worker, assignment);
+    p.socket_fd = std::exchange(worker->socket_fd, -1);
+    if (assigned.ok()) {
+      PumpWorkerOutput(core->module->name(), std::exchange(worker->stdout_fd, -1),
+                       std::exchange(worker->stderr_fd, -1));
     }
-    if (HasExited(p)) {
-      TakeWorkerDeath(core, p);
-      if (core->worker_detail.empty()) core->worker_detail = "the worker died while starting";
-      return false;
+    CloseIdleWorker(*worker);
+    if (!assigned.ok()) {
+      if (last) return fail(RF_TRAP_WORKER, assigned.message());
+      Reap(p, nullptr);
+      continue;
     }
-    if (uint32_t kind = core->kill_kind.load(); kind != RF_TRAP_NONE) {
-      Abandon(p, kind);
-      return false;
+    switch (AwaitReady(core, p, deadline_ns, &ready)) {
+      case Readiness::kReady: break;
+      case Readiness::kDiedIdle:
+        if (!last) {
+          Reap(p, nullptr);
+          continue;
+        }
+        TakeWorkerDeath(core, p);
+        return false;
+      case Readiness::kFailed: return false;
     }
-    uint64_t now = MonotonicNs();
-    if (now >= deadline_ns) {
-      return fail(RF_TRAP_TIMEOUT, "the worker did not start in time");
-    }
-    SharedFutexWait(p.channel->host_doorbell, doorbell, std::min(kStartPollNs, deadline_ns - now));
+    break;
   }
   CloseSocket(p);
   if (ready.kind != kMessageReady || ready.slots[0] >= ready.slots[1] ||

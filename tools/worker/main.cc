@@ -121,8 +121,10 @@ int Run(int argc, char** argv) {
   }
   if (options.channel_fd < 3 || options.code_fd < 3) Fail("fds 0-2 are not the channel or code");
 
-  // 3-4. The channel, then the regions at their addresses.
+  // 3-4. The channel (and the host's notice of our death through it),
+  // then the regions at their addresses.
   ChannelLayout* layout = MapChannel(options.channel_fd);
+  RegisterWorkerAlive(layout);
   uint64_t region_bytes = MapRegions(options);
 
   // 5. The module's code (runs only its entry, which returns its tables).
@@ -136,12 +138,11 @@ int Run(int argc, char** argv) {
   // at most the line being written).
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-  // 8-10. Death notice, crash record, lockdown.
-  RegisterWorkerAlive(layout);
+  // 8-9. Crash record, lockdown.
   RecordCrashesIn(&layout->crash);
   LockDown(lockdown);
 
-  // 11. The module's constructors, then serve.
+  // 10. The module's constructors, then serve.
   StartChannel(layout, loaded.module);
   loaded.module->start();
   SendReady(loaded.code_begin, loaded.code_end, loaded.load_base);
