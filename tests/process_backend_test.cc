@@ -21,6 +21,7 @@
 #include "ringfence/lock.h"
 #include "ringfence/log.h"
 #include "ringfence/module.h"
+#include "ringfence/worker_pool.h"
 #include "src/process/output_pump.h"
 #include "src/process/worker_pool.h"
 #include "tests/process_census.h"
@@ -260,6 +261,27 @@ TEST(ProcessBackendTest, AnIdleWorkerKilledFromOutsideIsReplaced) {
            ChildCount() == static_cast<int>(2 + internal::kDefaultIdleWorkers);
   };
   EXPECT_TRUE(Eventually(replaced, kSettleLimit));
+}
+
+// The host's idle worker count follows SetIdleWorkers, up and down.
+TEST(ProcessBackendTest, SetIdleWorkersSizesThePool) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  auto idle_workers_are = [](size_t count) {
+    return [count] {
+      return internal::WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
+             ChildCount() == static_cast<int>(1 + count);
+    };
+  };
+  SetIdleWorkers(3);
+  EXPECT_TRUE(Eventually(idle_workers_are(3), kSettleLimit));
+  SetIdleWorkers(0);
+  EXPECT_TRUE(Eventually(idle_workers_are(0), kSettleLimit));
+  // With none idle, a start spawns its worker and still works.
+  ASSERT_TRUE(sandbox->Restart().ok());
+  EXPECT_GT(WorkerPid(*sandbox), 0);
+  SetIdleWorkers(internal::kDefaultIdleWorkers);
+  EXPECT_TRUE(Eventually(idle_workers_are(internal::kDefaultIdleWorkers), kSettleLimit));
 }
 
 // Module code sees none of the host's environment (secrets, paths).

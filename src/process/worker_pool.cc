@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringfence/worker_pool.h"
 #include "src/gate/futex.h"
 #include "src/process/worker_assignment.h"
 
@@ -296,3 +297,9 @@ bool WaitForIdleWorkers(std::chrono::nanoseconds limit) { return Pool().WaitUnti
 size_t PooledWorkerCount() { return Pool().Count(); }
 
 }  // namespace ringfence::internal
+
+namespace ringfence {
+
+void SetIdleWorkers(size_t count) { internal::SetIdleWorkerTarget(count); }
+
+}  // namespace ringfence
