@@ -284,6 +284,33 @@ TEST(ProcessBackendTest, SetIdleWorkersSizesThePool) {
   EXPECT_TRUE(Eventually(idle_workers_are(internal::kDefaultIdleWorkers), kSettleLimit));
 }
 
+// A worker program that cannot start fails the start with a clear error,
+// and the pool stops trying (until the next start) instead of spawning in a
+// loop.
+TEST(ProcessBackendTest, AWorkerProgramThatCannotStartIsReportedAndNotRetriedForever) {
+  const char* saved = std::getenv("RINGFENCE_WORKER");
+  std::string previous = saved != nullptr ? saved : "";
+  ASSERT_EQ(setenv("RINGFENCE_WORKER", "/bin/false", 1), 0);
+  CompartmentOptions options;
+  options.isolation = Isolation::kProcess;
+  StatusOr<std::unique_ptr<Compartment>> broken = Compartment::Create(
+      testing::LoadOrDie(testing::TestModulePath("lib_sandbox_native")), options);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), StatusCode::kInstantiateFailed);
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_FALSE(internal::WaitForIdleWorkers(std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(4))
+      << "the pool kept trying to start idle workers";
+  if (saved != nullptr) {
+    setenv("RINGFENCE_WORKER", previous.c_str(), 1);
+  } else {
+    unsetenv("RINGFENCE_WORKER");
+  }
+  auto sandbox = OpenSandbox();  // the next start tries again
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_GT(WorkerPid(*sandbox), 0);
+}
+
 // Module code sees none of the host's environment (secrets, paths).
 TEST(ProcessBackendTest, WorkersStartWithAnEmptyEnvironment) {
   ASSERT_EQ(setenv("RINGFENCE_TEST_SECRET", "hunter2", 1), 0);

@@ -19,8 +19,11 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "ringfence/worker_pool.h"
 #include "src/gate/futex.h"
+#include "src/process/output_pump.h"
 #include "src/process/worker_assignment.h"
 
 namespace ringfence::internal {
@@ -39,10 +42,19 @@ struct PooledIdle {
 };
 
 // Reaps the process behind `pidfd` if it has exited; true if it did.
-bool ReapIfExited(int pidfd) {
+bool ReapIfExited(int pidfd, siginfo_t* status = nullptr) {
   siginfo_t info{};
-  return waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) == 0 &&
-         info.si_pid != 0;
+  bool reaped = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) == 0 &&
+                info.si_pid != 0;
+  if (status != nullptr) *status = info;
+  return reaped;
+}
+
+// What an idle worker wrote (a reason it could not start, usually) reaches
+// the log; the output thread closes the pipes at end of file.
+void PumpIdleOutput(IdleWorker& worker) {
+  PumpWorkerOutput("ringfence-worker", std::exchange(worker.stdout_fd, -1),
+                   std::exchange(worker.stderr_fd, -1));
 }
 
 // Closes and unmaps what a reaped (or never started) retired worker holds.
@@ -50,6 +62,12 @@ void Release(RetiredWorker& retired) {
   if (retired.pidfd >= 0) close(retired.pidfd);
   if (retired.channel != nullptr) munmap(retired.channel, retired.channel_bytes);
   if (retired.channel_fd >= 0) close(retired.channel_fd);
+}
+
+Status EndedWhileStarting(const std::string& program, const std::string& how) {
+  return Status(StatusCode::kUnavailable,
+                fmt::format("the worker program {} ended while starting{}; its output is in the log",
+                            program, how));
 }
 
 void Kill(int pidfd) { syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0); }
@@ -130,6 +148,7 @@ class WorkerPool {
     RetiredWorker retired;
     retired.pidfd = std::exchange(idle.worker.pidfd, -1);
     retired_.push_back(retired);
+    PumpIdleOutput(idle.worker);
     CloseIdleWorker(idle.worker);
   }
 
@@ -221,7 +240,18 @@ class WorkerPool {
       case Watch::kIdleExit: {
         auto it = std::find_if(idle_.begin(), idle_.end(),
                                [&](const PooledIdle& idle) { return idle.worker.pidfd == fd; });
-        if (it == idle_.end() || !ReapIfExited(fd)) return;
+        siginfo_t status;
+        if (it == idle_.end() || !ReapIfExited(fd, &status)) return;
+        // One that ended before it was prepared cannot start at all (its
+        // stderr says why): no more are spawned until the next Take, so a
+        // broken installation does not make the pool spin.
+        if (!it->prepared) {
+          failure_ = EndedWhileStarting(
+              it->worker.program, fmt::format(" ({} {})",
+                                              status.si_code == CLD_EXITED ? "exit code" : "signal",
+                                              status.si_status));
+        }
+        PumpIdleOutput(it->worker);
         CloseIdleWorker(it->worker);
         idle_.erase(it);
         return;
@@ -237,7 +267,8 @@ class WorkerPool {
           it->prepared = true;
           return;
         }
-        // Anything else: a broken worker.
+        // Anything else (end of file: it ended): a worker that cannot start.
+        failure_ = EndedWhileStarting(it->worker.program, "");
         Kill(it->worker.pidfd);
         LetGo(*it);
         idle_.erase(it);
