@@ -248,7 +248,10 @@ bool NextMessage(rf_import_context* core, ProcessInstance& p, Message* message) 
         return false;
       case PopOutcome::kEmpty: break;
     }
-    if ((alive & FUTEX_OWNER_DIED) != 0) {
+    // The worker's death (the kernel's robust-futex notice), or its crash
+    // record, which its signal handler rings for before it ends itself.
+    if ((alive & FUTEX_OWNER_DIED) != 0 ||
+        p.channel->crash.written.load(std::memory_order_acquire) != 0) {
       TakeWorkerDeath(core, p);
       return false;
     }

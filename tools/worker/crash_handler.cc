@@ -29,19 +29,20 @@ constexpr size_t kAltStackBytes = 64 * 1024;
 // the signal).
 constexpr uintptr_t kOtherThreadStackSpan = 256 * 1024;
 
-std::atomic<internal::CrashRecord*> crash_record{nullptr};
+std::atomic<internal::ChannelLayout*> crash_channel{nullptr};
 uintptr_t serving_stack_top = 0;
 pid_t serving_tid = 0;
 
 void FatalSignal(int signal, siginfo_t* info, void* context) {
   const auto* ucontext = static_cast<const ucontext_t*>(context);
-  internal::CrashRecord* crash = crash_record.load(std::memory_order_acquire);
-  if (crash == nullptr) {
+  internal::ChannelLayout* channel = crash_channel.load(std::memory_order_acquire);
+  if (channel == nullptr) {
     // Nowhere to record it yet: the fault happens again (or abort()
     // raises again) with the default action.
     ::signal(signal, SIG_DFL);
     return;
   }
+  internal::CrashRecord* crash = &channel->crash;
   // A second fatal signal on another thread while the first is recorded:
   // the record belongs to the first; this thread just waits to be ended.
   static std::atomic<int> claimed{0};
@@ -77,6 +78,10 @@ void FatalSignal(int signal, siginfo_t* info, void* context) {
   }
   crash->depth = depth;
   crash->written.store(1, std::memory_order_release);
+  // The host need not wait for the kernel to tear this process down to
+  // learn of the crash.
+  channel->host_doorbell.fetch_add(1, std::memory_order_seq_cst);
+  internal::SharedFutexWake(channel->host_doorbell);
   syscall(SYS_exit_group, internal::kWorkerExitSignalBase + signal);
   __builtin_unreachable();
 }
@@ -101,8 +106,8 @@ uintptr_t CurrentStackTop() {
 
 }  // namespace
 
-void RecordCrashesIn(internal::CrashRecord* crash) {
-  crash_record.store(crash, std::memory_order_release);
+void RecordCrashesIn(internal::ChannelLayout* channel) {
+  crash_channel.store(channel, std::memory_order_release);
 }
 
 void InstallCrashHandler() {

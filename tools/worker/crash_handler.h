@@ -1,5 +1,6 @@
 // The worker's fatal-signal handler: records the crash in the channel's
-// CrashRecord for the host, then ends the process with 128 + signal.
+// CrashRecord for the host, tells the host, then ends the process with
+// 128 + signal.
 #ifndef RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
 #define RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
 
@@ -19,11 +20,11 @@ namespace ringfence::worker {
 // process with kWorkerExitSetupFailed if it cannot install.
 void InstallCrashHandler();
 
-// From now on the handler writes `crash` (signal, si_code, si_addr, the
-// denied syscall for SIGSYS, pc and a frame-pointer backtrace), then stores
-// crash->written = 1 (release) and calls exit_group(128 + signal).
-// Async-signal-safe; allocates nothing.
-void RecordCrashesIn(internal::CrashRecord* crash);
+// From now on the handler writes channel->crash (signal, si_code, si_addr,
+// the denied syscall for SIGSYS, pc and a frame-pointer backtrace), stores
+// crash.written = 1 (release), rings the host's doorbell and calls
+// exit_group(128 + signal). Async-signal-safe; allocates nothing.
+void RecordCrashesIn(internal::ChannelLayout* channel);
 
 }  // namespace ringfence::worker
 

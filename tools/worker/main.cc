@@ -139,7 +139,7 @@ int Run(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   // 8-9. Crash record, lockdown.
-  RecordCrashesIn(&layout->crash);
+  RecordCrashesIn(layout);
   LockDown(lockdown);
 
   // 10. The module's constructors, then serve.
