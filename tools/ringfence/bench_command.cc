@@ -29,8 +29,10 @@ CommandRunner AddBenchCommand(CLI::App& app) {
       "restart latency, instantiation, compute ratio, watchdog overhead, nested module call, "
       "module lock round trip, restart with 64 handles open), the process backend's (a call "
       "into a worker process vs a pipe ping-pong in the same run: process_call_ns, pipe_rtt_ns, "
-      "process_rtt_ratio; worker restart from the pool's idle worker, with none, and pre-started: "
-      "process_restart_us_*, process_spawn_restart_us_p50, process_prestarted_restart_us_*; a CPU-bound module in a worker: process_compute_ratio), "
+      "process_rtt_ratio; worker restart from the pool's idle worker, with none, and "
+      "pre-started: process_restart_us_*, process_spawn_restart_us_p50, "
+      "process_prestarted_restart_us_*; a CPU-bound module in a worker: "
+      "process_compute_ratio), "
       "and check them against their targets.\n"
       "Exit code 1 if a target is missed (not with --quick).");
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
