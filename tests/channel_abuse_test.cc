@@ -38,32 +38,19 @@ using testing::IsOk;
 // restores RINGFENCE_WORKER.
 class RogueWorker {
  public:
-  explicit RogueWorker(const std::string& mode) : saved_worker_(Get("RINGFENCE_WORKER")) {
+  explicit RogueWorker(const std::string& mode) : worker_("RINGFENCE_WORKER", Link(mode)) {}
+  // Back to the real worker before the scope ends.
+  void End() { worker_.Restore(); }
+
+ private:
+  static std::string Link(const std::string& mode) {
     static testing::TempDir links;
     std::string link = links.Path("rogue-" + mode);
     std::error_code ignored;
     std::filesystem::create_symlink(RF_ROGUE_WORKER_PATH, link, ignored);
-    setenv("RINGFENCE_WORKER", link.c_str(), 1);
+    return link;
   }
-  ~RogueWorker() { End(); }
-  // Back to the real worker before the scope ends.
-  void End() {
-    if (ended_) return;
-    ended_ = true;
-    if (saved_worker_) {
-      setenv("RINGFENCE_WORKER", saved_worker_->c_str(), 1);
-    } else {
-      unsetenv("RINGFENCE_WORKER");
-    }
-  }
-
- private:
-  static std::optional<std::string> Get(const char* name) {
-    const char* value = std::getenv(name);
-    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
-  }
-  std::optional<std::string> saved_worker_;
-  bool ended_ = false;
+  testing::ScopedEnvironmentVariable worker_;
 };
 
 StatusOr<std::unique_ptr<Compartment>> CreateCalc(std::chrono::nanoseconds timeout = {}) {

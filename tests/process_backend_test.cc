@@ -288,9 +288,7 @@ TEST(ProcessBackendTest, SetIdleWorkersSizesThePool) {
 // and the pool stops trying (until the next start) instead of spawning in a
 // loop.
 TEST(ProcessBackendTest, AWorkerProgramThatCannotStartIsReportedAndNotRetriedForever) {
-  const char* saved = std::getenv("RINGFENCE_WORKER");
-  std::string previous = saved != nullptr ? saved : "";
-  ASSERT_EQ(setenv("RINGFENCE_WORKER", "/bin/false", 1), 0);
+  testing::ScopedEnvironmentVariable worker("RINGFENCE_WORKER", "/bin/false");
   CompartmentOptions options;
   options.isolation = Isolation::kProcess;
   StatusOr<std::unique_ptr<Compartment>> broken = Compartment::Create(
@@ -301,11 +299,7 @@ TEST(ProcessBackendTest, AWorkerProgramThatCannotStartIsReportedAndNotRetriedFor
   EXPECT_FALSE(internal::WaitForIdleWorkers(std::chrono::seconds(5)));
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(4))
       << "the pool kept trying to start idle workers";
-  if (saved != nullptr) {
-    setenv("RINGFENCE_WORKER", previous.c_str(), 1);
-  } else {
-    unsetenv("RINGFENCE_WORKER");
-  }
+  worker.Restore();
   auto sandbox = OpenSandbox();  // the next start tries again
   ASSERT_NE(sandbox, nullptr);
   EXPECT_GT(WorkerPid(*sandbox), 0);

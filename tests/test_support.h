@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,6 +30,31 @@
 #endif
 
 namespace ringfence::testing {
+
+// Sets an environment variable for its lifetime (or until Restore), then
+// puts back what was there, or nothing.
+class ScopedEnvironmentVariable {
+ public:
+  ScopedEnvironmentVariable(const char* name, const std::string& value) : name_(name) {
+    if (const char* before = std::getenv(name)) saved_ = before;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnvironmentVariable() { Restore(); }
+  void Restore() {
+    if (restored_) return;
+    restored_ = true;
+    if (saved_) {
+      setenv(name_, saved_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> saved_;
+  bool restored_ = false;
+};
 
 // ThreadSanitizer cannot follow a jump out of a signal handler: it goes on
 // believing the thread is inside the handler and reports every later malloc

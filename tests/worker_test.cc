@@ -31,6 +31,7 @@
 #include "src/process/worker_assignment.h"
 #include "src/process/worker_exit.h"
 #include "src/process/worker_path.h"
+#include "tests/test_support.h"
 
 extern char** environ;
 
@@ -53,6 +54,16 @@ constexpr int kRegionFd = 52;
 constexpr int kStrayFd = 60;  // an fd the worker must close
 // Generous: only reached if the mechanism under test is broken.
 constexpr auto kGiveUp = std::chrono::seconds(60);
+
+// The wait status of child `pid`, reaping it on the first call.
+int WaitOnce(pid_t pid, std::optional<int>* status) {
+  if (!*status) {
+    int reaped = 0;
+    EXPECT_EQ(waitpid(pid, &reaped, 0), pid);
+    *status = reaped;
+  }
+  return **status;
+}
 
 int MemfdWithBytes(const std::string& name, const std::string& bytes, size_t size) {
   int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
@@ -209,14 +220,7 @@ class FakeHost {
   }
 
   // The worker's wait status (reaps it).
-  int Wait() {
-    if (!status_) {
-      int status = 0;
-      EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
-      status_ = status;
-    }
-    return *status_;
-  }
+  int Wait() { return WaitOnce(pid_, &status_); }
 
   bool Exited() {
     if (status_) return true;
@@ -540,14 +544,7 @@ class IdleWorker {
     close(socket_);
     socket_ = -1;
   }
-  int Wait() {
-    if (!status_) {
-      int status = 0;
-      EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
-      status_ = status;
-    }
-    return *status_;
-  }
+  int Wait() { return WaitOnce(pid_, &status_); }
   std::string Stderr() {
     std::string text;
     char buffer[512];
@@ -596,9 +593,7 @@ TEST(WorkerAssignmentTest, AnAssignmentWithoutItsOptionsIsRefusedByTheCommandLin
 }
 
 TEST(WorkerPathTest, EnvironmentOverrides) {
-  const char* saved = std::getenv("RINGFENCE_WORKER");
-  std::string previous = saved != nullptr ? saved : "";
-  ASSERT_EQ(setenv("RINGFENCE_WORKER", "/bin/true", 1), 0);
+  testing::ScopedEnvironmentVariable worker("RINGFENCE_WORKER", "/bin/true");
   StatusOr<std::string> path = internal::WorkerProgramPath();
   ASSERT_TRUE(path.ok());
   EXPECT_EQ(*path, "/bin/true");
@@ -607,11 +602,6 @@ TEST(WorkerPathTest, EnvironmentOverrides) {
   ASSERT_FALSE(path.ok());
   EXPECT_EQ(path.status().code(), StatusCode::kNotFound);
   EXPECT_NE(path.status().message().find("RINGFENCE_WORKER"), std::string::npos);
-  if (saved != nullptr) {
-    setenv("RINGFENCE_WORKER", previous.c_str(), 1);
-  } else {
-    unsetenv("RINGFENCE_WORKER");
-  }
 }
 
 TEST(WorkerPathTest, FindsTheBuiltWorker) {
