@@ -79,16 +79,21 @@ class WorkerPool {
   }
 
   StatusOr<IdleWorker> Take(const std::string& program) {
-    std::unique_lock lock(mutex_);
-    if (program_ != program) program_ = program;
-    failure_.reset();
-    ++waiting_;
-    Wake();
     std::optional<IdleWorker> taken;
-    cv_.wait(lock, [&] { return (taken = TakeLocked(program)).has_value() || failure_; });
-    --waiting_;
-    if (!taken) return *failure_;
-    refill_at_ns_ = MonotonicNs() + kRefillDelayNs;
+    {
+      std::unique_lock lock(mutex_);
+      program_ = program;
+      failure_.reset();
+      taken = TakeLocked(program);
+      if (!taken) {
+        ++waiting_;
+        Wake();  // to spawn one now
+        cv_.wait(lock, [&] { return (taken = TakeLocked(program)).has_value() || failure_; });
+        --waiting_;
+        if (!taken) return *failure_;
+      }
+      refill_at_ns_ = MonotonicNs() + kRefillDelayNs;
+    }
     Wake();  // to start a replacement, later
     return *taken;
   }
@@ -152,34 +157,43 @@ class WorkerPool {
     CloseIdleWorker(idle.worker);
   }
 
+  // Idle workers of another program than the last Take's, or more than
+  // wanted, go. Pool thread only, locked.
+  void LetSurplusGo() {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if (it->worker.program != program_ || idle_.size() > target_ + waiting_) {
+        LetGo(*it);
+        it = idle_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // Spawns what waiting takers need at once, and the target once the refill
+  // delay is over. Pool thread only, locked (unlocked while spawning).
+  void SpawnWanted(std::unique_lock<std::mutex>& lock, uint64_t now) {
+    size_t wanted = waiting_ + (now >= refill_at_ns_ ? target_ : 0);
+    while (!failure_ && !program_.empty() && idle_.size() < wanted) {
+      std::string program = program_;
+      lock.unlock();
+      StatusOr<IdleWorker> spawned = SpawnIdleWorker(program);
+      lock.lock();
+      if (!spawned.ok()) {
+        failure_ = spawned.status();
+      } else {
+        idle_.push_back(PooledIdle{*spawned, false});
+      }
+      cv_.notify_all();
+    }
+  }
+
   void Run() {
     std::unique_lock lock(mutex_);
     for (;;) {
-      // Idle workers of another program, or more than wanted, go.
-      for (auto it = idle_.begin(); it != idle_.end();) {
-        if (it->worker.program != program_ || idle_.size() > target_ + waiting_) {
-          LetGo(*it);
-          it = idle_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      // Takers waiting now get a worker at once; the target waits out the
-      // refill delay.
+      LetSurplusGo();
       uint64_t now = MonotonicNs();
-      size_t wanted = waiting_ + (now >= refill_at_ns_ ? target_ : 0);
-      while (!failure_ && !program_.empty() && idle_.size() < wanted) {
-        std::string program = program_;
-        lock.unlock();
-        StatusOr<IdleWorker> spawned = SpawnIdleWorker(program);
-        lock.lock();
-        if (!spawned.ok()) {
-          failure_ = spawned.status();
-        } else {
-          idle_.push_back(PooledIdle{*spawned, false});
-        }
-        cv_.notify_all();
-      }
+      SpawnWanted(lock, now);
       // Retired workers become this thread's to reap, without the lock: a
       // thread that retires or takes a worker never waits for the
       // system calls below.
@@ -199,9 +213,10 @@ class WorkerPool {
       for (const RetiredWorker& retired : reaping_) {
         if (retired.pidfd >= 0) watch(retired.pidfd, Watch::kReapingExit);
       }
-      int timeout_ms = -1;
+      int timeout_ms = -1;  // until the refill delay is over, if one is due
       if (!failure_ && !program_.empty() && idle_.size() < target_ + waiting_) {
-        timeout_ms = static_cast<int>((refill_at_ns_ - std::min(now, refill_at_ns_)) / 1'000'000 + 1);
+        uint64_t delay_ns = refill_at_ns_ - std::min(now, refill_at_ns_);
+        timeout_ms = static_cast<int>(delay_ns / 1'000'000 + 1);
       }
       // Channels whose worker is gone already need no waiting.
       bool gone = std::any_of(reaping_.begin(), reaping_.end(),
