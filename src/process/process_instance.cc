@@ -148,9 +148,10 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
               sizeof crash);
   if (crash.written.load(std::memory_order_acquire) == 1 && crash.signal > 0 &&
       crash.signal < 65) {
-    // The worker ended itself (exit_group after the record, which sends
-    // SIGKILL to all its threads): no need to wait here while the kernel
-    // tears it down. SIGKILL again in case the record is a lie.
+    // The worker's handler ends it right after the record (exit_group);
+    // SIGKILL from here stops all its threads in any case (a record may be
+    // a lie). The kernel's teardown of the process (~0.7 ms) needs no
+    // waiting here: the pool's thread reaps it.
     CloseSocket(p);
     syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, nullptr, 0);
     RetireWorker(RetiredWorker{p.pidfd, nullptr, 0, -1});
