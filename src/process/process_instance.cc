@@ -480,7 +480,7 @@ void Exchange(rf_import_context* core, ProcessInstance& p, uint32_t index, const
     // the worker): then this call ends with the same trap.
     if (p.channel == nullptr || p.pidfd < 0) {
       uint32_t kind = core->kill_kind.load();
-      t_thread_gate.thread.trap_kind = kind != RF_TRAP_NONE ? kind : RF_TRAP_WORKER;
+      t_thread_gate.thread.trap_kind = kind != RF_TRAP_NONE ? kind : uint32_t{RF_TRAP_WORKER};
       return;
     }
     if (!Send(core, p, reply)) return;
