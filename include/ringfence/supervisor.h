@@ -208,8 +208,12 @@ class SupervisedModule {
   std::unique_ptr<internal::RestartHistory> history_;
 
   // State-setting calls run one at a time, so the journal records them in
-  // the order they ran; journal_mutex_ guards the journal itself.
-  std::timed_mutex state_calls_mutex_;
+  // the order they ran: the one running sets state_call_running_ (guarded
+  // by state_calls_mutex_), the others wait on state_call_done_.
+  // journal_mutex_ guards the journal itself.
+  std::mutex state_calls_mutex_;
+  std::condition_variable state_call_done_;
+  bool state_call_running_ = false;
   mutable std::mutex journal_mutex_;
   std::unique_ptr<internal::Journal> journal_;
 

@@ -1,6 +1,8 @@
 // SupervisedModule: the supervised call path (admission, retries by call
 // class, the journal) and restarts with journal replay.
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -24,6 +26,49 @@ Trap DeathWithoutTrap(const Compartment& compartment) {
   trap.module = compartment.module().name();
   return trap;
 }
+
+// A module's turn to run a state-setting call, held until Release or the
+// end of scope. (A mutex and a condition variable rather than a
+// std::timed_mutex: its try_lock_until on the steady clock is
+// pthread_mutex_clocklock, which ThreadSanitizer does not follow.)
+class StateCallTurn {
+ public:
+  StateCallTurn(std::mutex& mutex, std::condition_variable& done, bool& running)
+      : mutex_(mutex), done_(done), running_(running) {}
+  ~StateCallTurn() { Release(); }
+  // Waits for the turn until `deadline_ns` (MonotonicNs; 0: no limit);
+  // false if it did not come by then.
+  bool Take(uint64_t deadline_ns) {
+    std::unique_lock lock(mutex_);
+    auto free = [&] { return !running_; };
+    if (deadline_ns == 0) {
+      done_.wait(lock, free);
+    } else if (!done_.wait_until(lock,
+                                 std::chrono::steady_clock::time_point(
+                                     std::chrono::nanoseconds(static_cast<int64_t>(deadline_ns))),
+                                 free)) {
+      return false;
+    }
+    running_ = true;
+    held_ = true;
+    return true;
+  }
+  void Release() {
+    if (!held_) return;
+    held_ = false;
+    {
+      std::lock_guard lock(mutex_);
+      running_ = false;
+    }
+    done_.notify_one();
+  }
+
+ private:
+  std::mutex& mutex_;
+  std::condition_variable& done_;
+  bool& running_;
+  bool held_ = false;
+};
 
 }  // namespace
 
@@ -92,13 +137,9 @@ Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, cons
     Status admitted = Admit(deadline, &incarnation, &instance);
     if (!admitted.ok()) return fail(admitted);
 
-    std::unique_lock<std::timed_mutex> state_call;
+    StateCallTurn state_call(state_calls_mutex_, state_call_done_, state_call_running_);
     if (call_class == CallClass::kStateSetting) {
-      state_call = std::unique_lock(state_calls_mutex_, std::defer_lock);
-      if (deadline == 0) {
-        state_call.lock();
-      } else if (!state_call.try_lock_until(std::chrono::steady_clock::time_point(
-                     std::chrono::nanoseconds(static_cast<int64_t>(deadline))))) {
+      if (!state_call.Take(deadline)) {
         return fail(Status(StatusCode::kDeadlineExceeded,
                            fmt::format("{}.{}: another state-setting call of the module was still "
                                        "running at this call's deadline",
@@ -128,7 +169,7 @@ Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, cons
       Remember(export_index, took, "ok");
       return result;
     }
-    state_call = {};
+    state_call.Release();
     if (result.failed()) {
       uint64_t serial = compartment_->instance_serial();
       if (result.status().code() == StatusCode::kUnavailable && serial != instance) {
