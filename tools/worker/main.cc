@@ -17,10 +17,11 @@
 // socket FD (src/process/worker_assignment.h). How it ends:
 // src/process/worker_exit.h.
 //
-// Order matters: everything that needs the file system or more privileges
-// (mapping, loading, the stack bounds) happens before the lockdown; no
-// module code runs before it except the entry that returns the module's
-// tables.
+// Order matters: the first seccomp filter, installed before the worker
+// waits, still allows what receiving the assignment, mapping, loading and
+// setting limits need; all of that happens before the lockdown takes those
+// calls back. No module code runs before the lockdown except the entry that
+// returns the module's tables.
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
