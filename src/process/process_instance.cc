@@ -86,7 +86,7 @@ void Reap(ProcessInstance& p, siginfo_t* status) {
   siginfo_t info{};
   if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG) != 0 ||
       info.si_pid == 0) {
-    syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, nullptr, 0);
+    KillWorker(p.pidfd);
     while (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED) != 0 && errno == EINTR) {
     }
   }
@@ -153,7 +153,7 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     // a lie). The kernel's teardown of the process (~0.7 ms) needs no
     // waiting here: the pool's thread reaps it.
     CloseSocket(p);
-    syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, nullptr, 0);
+    KillWorker(p.pidfd);
     RetireWorker(RetiredWorker{p.pidfd, nullptr, 0, -1});
     p.pidfd = -1;
     p.pid = 0;
@@ -299,6 +299,14 @@ bool DiedIdle(const ProcessInstance& p) {
   return p.channel->worker_alive.load(std::memory_order_acquire) == 0;
 }
 
+// Ends a start that failed: the worker (if any) is reaped and the thread's
+// trap says why.
+void FailStart(rf_import_context* core, ProcessInstance& p, uint32_t kind, std::string detail) {
+  Reap(p, nullptr);
+  t_thread_gate.thread.trap_kind = kind;
+  core->worker_detail = std::move(detail);
+}
+
 enum class Readiness { kReady, kDiedIdle, kFailed };
 
 // Waits for the assigned worker's first message, into `ready`. kFailed with
@@ -327,9 +335,7 @@ Readiness AwaitReady(rf_import_context* core, ProcessInstance& p, uint64_t deadl
     }
     uint64_t now = MonotonicNs();
     if (now >= deadline_ns) {
-      Reap(p, nullptr);
-      t_thread_gate.thread.trap_kind = RF_TRAP_TIMEOUT;
-      core->worker_detail = "the worker did not start in time";
+      FailStart(core, p, RF_TRAP_TIMEOUT, "the worker did not start in time");
       return Readiness::kFailed;
     }
     SharedFutexWait(p.channel->host_doorbell, doorbell, std::min(kStartPollNs, deadline_ns - now));
@@ -339,11 +345,8 @@ Readiness AwaitReady(rf_import_context* core, ProcessInstance& p, uint64_t deadl
 // Starts the worker and waits until it is ready. False with the thread's
 // trap set (and the worker reaped) if it is not.
 bool StartWorker(rf_import_context* core, ProcessInstance& p) {
-  rf_thread& thread = t_thread_gate.thread;
   auto fail = [&](uint32_t kind, std::string detail) {
-    Reap(p, nullptr);
-    thread.trap_kind = kind;
-    core->worker_detail = std::move(detail);
+    FailStart(core, p, kind, std::move(detail));
     return false;
   };
   StatusOr<std::string> program = WorkerProgramPath();

@@ -2,11 +2,9 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,8 +67,6 @@ Status EndedWhileStarting(const std::string& program, const std::string& how) {
                 fmt::format("the worker program {} ended while starting{}; its output is in the log",
                             program, how));
 }
-
-void Kill(int pidfd) { syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0); }
 
 class WorkerPool {
  public:
@@ -284,7 +280,7 @@ class WorkerPool {
         }
         // Anything else (end of file: it ended): a worker that cannot start.
         failure_ = EndedWhileStarting(it->worker.program, "");
-        Kill(it->worker.pidfd);
+        KillWorker(it->worker.pidfd);
         LetGo(*it);
         idle_.erase(it);
         return;

@@ -106,6 +106,8 @@ StatusOr<IdleWorker> SpawnIdleWorker(const std::string& program) {
   return worker;
 }
 
+void KillWorker(int pidfd) { syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0); }
+
 void CloseIdleWorker(IdleWorker& worker) {
   for (int* fd : {&worker.pidfd, &worker.socket_fd, &worker.stdout_fd, &worker.stderr_fd}) {
     if (*fd >= 0) close(*fd);

@@ -34,6 +34,9 @@ struct IdleWorker {
 // thread that lives as long as the process.
 StatusOr<IdleWorker> SpawnIdleWorker(const std::string& program);
 
+// Sends SIGKILL to the worker behind `pidfd` (nothing if it is gone).
+void KillWorker(int pidfd);
+
 // Closes what `worker` holds (a worker not yet reaped must be reaped by
 // someone else: this does not wait for it).
 void CloseIdleWorker(IdleWorker& worker);

@@ -145,8 +145,6 @@ std::vector<LoadingCall> LoadingCalls() {
 SandboxFilter BuildFilter(uint32_t default_action, const std::vector<SyscallRule>& rules) {
   scmp_filter_ctx filter = seccomp_init(default_action);
   if (filter == nullptr) Fail("seccomp_init", ENOMEM);
-  // No_new_privs is set once, by PrepareSandbox.
-  if (seccomp_attr_set(filter, SCMP_FLTATR_CTL_NNP, 0) != 0) Fail("seccomp_attr_set", EINVAL);
   for (const SyscallRule& rule : rules) {
     int error = seccomp_rule_add_array(filter, rule.action, rule.syscall,
                                        static_cast<unsigned>(rule.conditions.size()),
