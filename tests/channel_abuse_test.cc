@@ -240,7 +240,8 @@ TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
   // No idle workers: a rogue kept idle would count as a child at the end.
   internal::SetIdleWorkerTarget(0);
   auto settled = [] {
-    return internal::PumpedOutputCount() == 0 && internal::WaitForIdleWorkers(std::chrono::milliseconds(100));
+    return internal::PumpedOutputCount() == 0 &&
+           internal::WaitForIdleWorkers(std::chrono::milliseconds(100));
   };
   Eventually(settled, kSettleLimit);
   int fds_before = OpenFdCount();

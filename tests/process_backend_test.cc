@@ -330,7 +330,8 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
   // Settled: one live worker's output is pumped, the pool holds its idle
   // worker and has reaped every retired one.
   auto settled = [] {
-    return internal::PumpedOutputCount() <= 2 && internal::WaitForIdleWorkers(std::chrono::milliseconds(100));
+    return internal::PumpedOutputCount() <= 2 &&
+           internal::WaitForIdleWorkers(std::chrono::milliseconds(100));
   };
   ASSERT_TRUE(Eventually(settled, kSettleLimit));
   int fds_before = OpenFdCount();

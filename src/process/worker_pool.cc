@@ -119,11 +119,6 @@ class WorkerPool {
     return settled && !failure_;
   }
 
-  size_t Count() {
-    std::lock_guard lock(mutex_);
-    return idle_.size() + retired_.size() + unreaped_;
-  }
-
  private:
   enum class Watch { kWake, kIdleExit, kPrepared, kReapingExit };
 
@@ -336,7 +331,6 @@ void SetIdleWorkerTarget(size_t count) { Pool().SetTarget(count); }
 
 bool WaitForIdleWorkers(std::chrono::nanoseconds limit) { return Pool().WaitUntilSettled(limit); }
 
-size_t PooledWorkerCount() { return Pool().Count(); }
 
 }  // namespace ringfence::internal
 

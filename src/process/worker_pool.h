@@ -51,9 +51,6 @@ void SetIdleWorkerTarget(size_t count);
 // passed first. For benchmarks and tests.
 bool WaitForIdleWorkers(std::chrono::nanoseconds limit = std::chrono::seconds(10));
 
-// Workers the pool holds: idle ones and retired ones not yet reaped.
-size_t PooledWorkerCount();
-
 }  // namespace ringfence::internal
 
 #endif  // RINGFENCE_SRC_PROCESS_WORKER_POOL_H_
