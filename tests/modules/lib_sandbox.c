@@ -4,7 +4,11 @@
  * sandbox denies; the worker is killed at the system call. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -20,6 +24,32 @@ RF_EXPORT(do_execve) int32_t do_execve(void) {
   return execve("/bin/true", argv, 0);
 }
 RF_EXPORT(do_ptrace) int32_t do_ptrace(void) { return (int32_t)ptrace(PTRACE_TRACEME, 0, 0, 0); }
+
+/* What the worker itself may do while it loads the module, and the
+ * lockdown takes back before any module code runs. */
+RF_EXPORT(do_mmap_exec) int32_t do_mmap_exec(void) {
+  return mmap(0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED;
+}
+RF_EXPORT(do_mprotect_exec) int32_t do_mprotect_exec(void) {
+  static char page[4096] __attribute__((aligned(4096)));
+  return mprotect(page, sizeof page, PROT_READ | PROT_EXEC);
+}
+RF_EXPORT(do_prctl) int32_t do_prctl(void) { return prctl(PR_SET_NAME, "escaped"); }
+RF_EXPORT(do_setrlimit) int32_t do_setrlimit(void) {
+  struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+  return setrlimit(RLIMIT_NOFILE, &unlimited);
+}
+RF_EXPORT(do_dup2) int32_t do_dup2(void) { return dup2(1, 9); }
+RF_EXPORT(do_fcntl) int32_t do_fcntl(void) { return fcntl(1, F_DUPFD, 9); }
+RF_EXPORT(do_recvmsg) int32_t do_recvmsg(void) {
+  struct msghdr message = {0};
+  return (int32_t)recvmsg(0, &message, MSG_DONTWAIT);
+}
+RF_EXPORT(do_sigaction_segv) int32_t do_sigaction_segv(void) {
+  struct sigaction action = {0};
+  action.sa_handler = SIG_IGN;
+  return sigaction(SIGSEGV, &action, 0);
+}
 
 /* Allowed: the worker's own pid (tests kill it from outside). */
 RF_EXPORT(pid) int32_t pid(void) { return (int32_t)getpid(); }
