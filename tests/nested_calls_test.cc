@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ringfence/deadline.h"
 #include "ringfence/log.h"
 #include "ringfence/module.h"
 #include "tests/test_support.h"
@@ -127,6 +128,44 @@ TEST_F(NestedCallsTest, CallerKilledWhileInCalleeUnwindsOnReturn) {
   EXPECT_EQ(backend_->state(), Compartment::State::kReady);  // B was not harmed
   EXPECT_EQ(backend_->restart_count(), 0u);
   EXPECT_EQ(Via("via_compute", 3).value(), 6);
+}
+
+// A caller and its callee run the same module's code, so the callee's gate
+// is code of the caller's module too. Killing the caller over and over while
+// its thread keeps crossing into the callee must unwind only the caller: a
+// preemption that lands in the callee's gate before it has armed its frame
+// (or after it has left it) must not unwind to the caller's frame past the
+// callee's call, which would leave the callee entered by nobody, forever busy.
+TEST(NestedCallsKillTest, KillingTheCallerNeverStrandsACalleeOfTheSameModule) {
+  SetLogSink([](const LogRecord&) {});
+  std::shared_ptr<const Module> module = LoadOrDie(TestModulePath("lib_frontend"));
+  std::unique_ptr<Compartment> caller = CreateOrDie(module);
+  std::unique_ptr<Compartment> callee = CreateOrDie(module);
+  ASSERT_TRUE(caller->LinkModule("self", *callee).ok());
+  std::atomic<bool> stop = false;
+  std::atomic<int> calls = 0, killed = 0;
+  std::thread crossing([&] {
+    while (!stop) {
+      Result<int32_t> result = caller->Call<int32_t(int32_t)>("reenter_many", 1000);
+      calls.fetch_add(1);
+      if (result.trapped()) killed.fetch_add(1);
+    }
+  });
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < until) {
+    caller->Kill();
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  stop = true;
+  crossing.join();
+  SetLogSink(nullptr);
+  EXPECT_GT(killed.load(), 0) << "the caller was never killed inside a call";
+  EXPECT_TRUE(callee->idle());
+  DeadlineScope deadline(std::chrono::seconds(2));
+  Result<int32_t> leaf = callee->Call<int32_t(int32_t)>("leaf", 1);
+  ASSERT_TRUE(leaf.ok()) << (leaf.failed() ? leaf.status().ToString() : leaf.trap().ToString());
+  EXPECT_EQ(leaf.value(), 2);
+  std::printf("%d calls, %d killed\n", calls.load(), killed.load());
 }
 
 TEST_F(NestedCallsTest, KillAnIdleCompartment) {

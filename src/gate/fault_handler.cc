@@ -93,7 +93,9 @@ void RecordBacktrace(const ThreadGate& gate, rf_thread& thread, const Module& mo
 
 // The trap kind for a fault we may claim, or RF_TRAP_NONE.
 uint32_t ClassifyFault(int signo, const siginfo_t* info, void* context, ThreadGate& gate) {
-  if (!gate.ready || gate.thread.top == nullptr) return RF_TRAP_NONE;
+  if (!gate.ready || gate.thread.top == nullptr || gate.thread.top == gate.calling_out) {
+    return RF_TRAP_NONE;
+  }
   // A gate armed without an instance is a host bug: never claimed (and the
   // core must not be looked up, or this handler would fault itself).
   if (rf_frame_instance(gate.thread.top) == nullptr) return RF_TRAP_NONE;
@@ -149,7 +151,8 @@ void OnFault(int signo, siginfo_t* info, void* context) {
 // anything, killed the process with a forced SIGSEGV.
 void OnPreempt(int signo, siginfo_t* info, void* context) {
   ThreadGate& gate = t_thread_gate;
-  if (gate.ready && gate.thread.top != nullptr && rf_frame_instance(gate.thread.top) != nullptr) {
+  if (gate.ready && gate.thread.top != nullptr && gate.thread.top != gate.calling_out &&
+      rf_frame_instance(gate.thread.top) != nullptr) {
     rf_import_context* core = CoreOfInstance(rf_frame_instance(gate.thread.top));
     uint32_t kind = core->kill_kind.load(std::memory_order_relaxed);
     if (kind != RF_TRAP_NONE && core->module->ContainsCode(FaultingPc(context))) {

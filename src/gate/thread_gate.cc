@@ -99,6 +99,7 @@ void InitThreadGate() {
   gate.self = pthread_self();
   gate.claim_token = gate.deadline_ns == 0 ? &gate : nullptr;
   gate.entering = nullptr;
+  gate.calling_out = nullptr;
   RememberGate(&gate);
   gate.ready = true;
 }

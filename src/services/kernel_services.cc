@@ -25,7 +25,12 @@ uint32_t CallLinked(rf_import_context* core, uint32_t import_index, const uint64
     return RF_CALL_NOT_LINKED;
   }
   const LinkedImport& link = core->links[import_index];
+  // The call is opaque to the compiler: the stores stay on either side of it.
+  ThreadGate& gate = t_thread_gate;
+  const rf_frame* outer = gate.calling_out;
+  gate.calling_out = gate.thread.top;
   Result<uint64_t> outcome = link.call(link.object, link.export_index, args);
+  gate.calling_out = outer;
   if (outcome.ok()) {
     *result = outcome.value();
     return RF_CALL_OK;

@@ -37,6 +37,16 @@ RF_EXPORT(leaf_trap) int32_t leaf_trap(int32_t x) {
 RF_EXPORT(reenter) int32_t reenter(int32_t x) { return after_call(self_leaf(x)) * 10; }
 /* The inner frame traps: the outer frame must not resume. */
 RF_EXPORT(reenter_trap) int32_t reenter_trap(int32_t x) { return after_call(self_leaf_trap(x)); }
+/* `count` calls of self.leaf: a thread that spends its time crossing. The
+ * sum of leaf(0..count-1), or -RF_CALL_* from the first call that failed. */
+RF_EXPORT(reenter_many) int32_t reenter_many(int32_t count) {
+  int32_t sum = 0;
+  for (int32_t i = 0; i < count; ++i) {
+    sum += self_leaf(i);
+    if (rf_call_status() != RF_CALL_OK) return -rf_call_status();
+  }
+  return sum;
+}
 
 /* Sleeps in the host (a blocking host service). */
 RF_EXPORT(sleep_ms) int32_t sleep_ms(int32_t ms) {

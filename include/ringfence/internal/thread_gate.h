@@ -34,6 +34,14 @@ struct ThreadGate {
   // started under the claim can store to the depth afterwards. Accessed
   // with std::atomic_ref.
   const void* entering;
+  // The frame whose module code is out in a call to a linked module, else
+  // null. While it is `thread.top`, the code this thread runs is not that
+  // frame's, even where it lies in the same module's code: the callee's
+  // gate (a compartment of the same module) before it has armed its own
+  // frame and after it has left it, or the callee's instance being freed.
+  // The signal handlers claim nothing then; unwinding to this frame would
+  // skip the callee's exit and leave it entered by nobody.
+  const rf_frame* calling_out;
 };
 
 // The value of a compartment's claim when no thread holds it: an address no
