@@ -38,8 +38,13 @@ static void print_hello(const uint64_t* args, uint64_t* result) {
 }
 
 /* A frame of its own (not inlined), so the crash's backtrace starts with a
- * return address inside this module. */
-__attribute__((noinline)) static void WriteNull(volatile int* where) { *where = 1; }
+ * return address inside this module. The local on the stack makes gcc set
+ * up the frame pointer too: it leaves it out of a leaf that uses no stack,
+ * even with -fno-omit-frame-pointer. */
+__attribute__((noinline)) static void WriteNull(volatile int* where) {
+  volatile int value = 1;
+  *where = value;
+}
 
 static void crash_segv(const uint64_t* args, uint64_t* result) {
   (void)args;
