@@ -3,7 +3,7 @@
 // deaths while holding the shared lock, kills from another thread - for a
 // bounded time. No deadlock; every call returns a value, a trap or an error;
 // the lock is never held by two compartments and never left held by a dead
-// one; descriptors and memory stay flat.
+// one; no compartment is left entered; descriptors and memory stay flat.
 //
 // RF_STRESS_SECONDS sets the duration (default 3). Under TSan, faults that
 // need a signal to end (spinning module code) are left out: TSan cannot
@@ -155,6 +155,10 @@ TEST_F(StressTest, ThreadsCompartmentsAndFaultsAccountForEveryCall) {
   EXPECT_EQ(tally.exclusion_broken, 0u);
   EXPECT_EQ(tally.lock_errors, 0u);
   EXPECT_EQ(tally.slow_calls, 0u);
+
+  // Every thread has left: no compartment is still entered (a frame
+  // unwound past its callee's exit would leave one busy for ever).
+  for (const auto& compartment : compartments) EXPECT_TRUE(compartment->idle());
 
   // Nobody holds the lock now, and nothing dead does: it is free (or passes
   // on marked owner died) at once.
