@@ -46,9 +46,13 @@ __attribute__((noinline)) static void WriteNull(volatile int* where) {
   *where = value;
 }
 
+/* Read at run time: a constant would let gcc warn about (and specialise
+ * WriteNull for) the write it sees coming. */
+static volatile int* volatile unmapped_address = (volatile int*)16;
+
 static void crash_segv(const uint64_t* args, uint64_t* result) {
   (void)args;
-  WriteNull((volatile int*)16);
+  WriteNull(unmapped_address);
   *result = 0;
 }
 
