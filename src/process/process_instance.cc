@@ -84,8 +84,7 @@ void Reap(ProcessInstance& p, siginfo_t* status) {
   CloseSocket(p);
   if (p.pidfd < 0) return;
   siginfo_t info{};
-  if (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED | WNOHANG) != 0 ||
-      info.si_pid == 0) {
+  if (!ReapIfExited(p.pidfd, &info)) {
     KillWorker(p.pidfd);
     while (waitid(P_PIDFD, static_cast<id_t>(p.pidfd), &info, WEXITED) != 0 && errno == EINTR) {
     }

@@ -39,15 +39,6 @@ struct PooledIdle {
   bool prepared = false;  // it said kWorkerPrepared
 };
 
-// Reaps the process behind `pidfd` if it has exited; true if it did.
-bool ReapIfExited(int pidfd, siginfo_t* status = nullptr) {
-  siginfo_t info{};
-  bool reaped = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) == 0 &&
-                info.si_pid != 0;
-  if (status != nullptr) *status = info;
-  return reaped;
-}
-
 // What an idle worker wrote (a reason it could not start, usually) reaches
 // the log; the output thread closes the pipes at end of file.
 void PumpIdleOutput(IdleWorker& worker) {
@@ -330,7 +321,6 @@ void RetireWorker(RetiredWorker worker) { Pool().Retire(worker); }
 void SetIdleWorkerTarget(size_t count) { Pool().SetTarget(count); }
 
 bool WaitForIdleWorkers(std::chrono::nanoseconds limit) { return Pool().WaitUntilSettled(limit); }
-
 
 }  // namespace ringfence::internal
 

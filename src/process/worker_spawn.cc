@@ -108,6 +108,14 @@ StatusOr<IdleWorker> SpawnIdleWorker(const std::string& program) {
 
 void KillWorker(int pidfd) { syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0); }
 
+bool ReapIfExited(int pidfd, siginfo_t* status) {
+  siginfo_t info{};
+  bool reaped = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG) == 0 &&
+                info.si_pid != 0;
+  if (status != nullptr) *status = info;
+  return reaped;
+}
+
 void CloseIdleWorker(IdleWorker& worker) {
   for (int* fd : {&worker.pidfd, &worker.socket_fd, &worker.stdout_fd, &worker.stderr_fd}) {
     if (*fd >= 0) close(*fd);

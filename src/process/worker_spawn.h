@@ -7,6 +7,7 @@
 #ifndef RINGFENCE_SRC_PROCESS_WORKER_SPAWN_H_
 #define RINGFENCE_SRC_PROCESS_WORKER_SPAWN_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -36,6 +37,10 @@ StatusOr<IdleWorker> SpawnIdleWorker(const std::string& program);
 
 // Sends SIGKILL to the worker behind `pidfd` (nothing if it is gone).
 void KillWorker(int pidfd);
+
+// Reaps the worker behind `pidfd` if it has exited, without waiting; true
+// if it did. `status` (unless null) gets how it ended, as waitid reports it.
+bool ReapIfExited(int pidfd, siginfo_t* status = nullptr);
 
 // Closes what `worker` holds (a worker not yet reaped must be reaped by
 // someone else: this does not wait for it).
