@@ -67,6 +67,17 @@ using testing::ChildCount;
 using testing::Eventually;
 using testing::OpenFdCount;
 
+// Whether, within the settle limit, the pool holds its idle workers and
+// this host has exactly `children` child processes (live and idle workers).
+bool PoolSettlesWithChildren(size_t children) {
+  return Eventually(
+      [children] {
+        return internal::WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
+               ChildCount() == static_cast<int>(children);
+      },
+      kSettleLimit);
+}
+
 TEST(ProcessBackendTest, TheSandboxDeniesEachOperationAndNamesTheSystemCall) {
   auto sandbox = OpenSandbox();
   ASSERT_NE(sandbox, nullptr);
@@ -261,32 +272,22 @@ TEST(ProcessBackendTest, AnIdleWorkerKilledFromOutsideIsReplaced) {
   auto second = OpenSandbox();
   ASSERT_NE(second, nullptr);
   EXPECT_GT(WorkerPid(*second), 0);
-  auto replaced = [&] {
-    return internal::WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
-           ChildCount() == static_cast<int>(2 + internal::kDefaultIdleWorkers);
-  };
-  EXPECT_TRUE(Eventually(replaced, kSettleLimit));
+  EXPECT_TRUE(PoolSettlesWithChildren(2 + internal::kDefaultIdleWorkers));
 }
 
 // The host's idle worker count follows SetIdleWorkers, up and down.
 TEST(ProcessBackendTest, SetIdleWorkersSizesThePool) {
   auto sandbox = OpenSandbox();
   ASSERT_NE(sandbox, nullptr);
-  auto idle_workers_are = [](size_t count) {
-    return [count] {
-      return internal::WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
-             ChildCount() == static_cast<int>(1 + count);
-    };
-  };
   SetIdleWorkers(3);
-  EXPECT_TRUE(Eventually(idle_workers_are(3), kSettleLimit));
+  EXPECT_TRUE(PoolSettlesWithChildren(1 + 3));
   SetIdleWorkers(0);
-  EXPECT_TRUE(Eventually(idle_workers_are(0), kSettleLimit));
+  EXPECT_TRUE(PoolSettlesWithChildren(1 + 0));
   // With none idle, a start spawns its worker and still works.
   ASSERT_TRUE(sandbox->Restart().ok());
   EXPECT_GT(WorkerPid(*sandbox), 0);
   SetIdleWorkers(internal::kDefaultIdleWorkers);
-  EXPECT_TRUE(Eventually(idle_workers_are(internal::kDefaultIdleWorkers), kSettleLimit));
+  EXPECT_TRUE(PoolSettlesWithChildren(1 + internal::kDefaultIdleWorkers));
 }
 
 // A worker program that cannot start fails the start with a clear error,
