@@ -8,20 +8,28 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
 #include "src/module/module_file_format.h"
+#include "src/toolchain/build_sandbox.h"
+#include "src/toolchain/confined_run.h"
 #include "src/toolchain/glue_writer.h"
 #include "src/toolchain/native_builder.h"
 #include "src/toolchain/sdk_paths.h"
 #include "src/toolchain/subprocess.h"
+#include "src/toolchain/wasm_limits.h"
 #include "src/toolchain/wasm_translation.h"
 
 #ifndef RINGFENCE_VERSION
 #define RINGFENCE_VERSION "0.0.0"
+#endif
+#ifndef RINGFENCE_OBJCOPY
+#define RINGFENCE_OBJCOPY "llvm-objcopy-14"
 #endif
 
 namespace ringfence {
@@ -98,8 +106,9 @@ Status WriteText(const fs::path& path, std::string_view text) {
 
 class Builder {
  public:
-  Builder(const BuildOptions& options, const internal::SdkPaths& sdk, const fs::path& work)
-      : options_(options), sdk_(sdk), work_(work) {}
+  Builder(const BuildOptions& options, const internal::SdkPaths& sdk, const fs::path& work,
+          const internal::CommandOptions& commands)
+      : options_(options), sdk_(sdk), work_(work), commands_(commands) {}
 
   void Progress(const std::string& line) const {
     if (options_.progress) options_.progress(line);
@@ -107,7 +116,9 @@ class Builder {
 
   Status Run(const std::vector<std::string>& argv, std::string* output = nullptr) const {
     if (options_.verbose) Progress("$ " + internal::CommandLine(argv));
-    return RunCommand(argv, output);
+    internal::CommandOptions command = commands_;
+    command.output = output;
+    return RunCommand(argv, command);
   }
 
   // Sources -> one wasm32 reactor module. Module code sees only the SDK's and
@@ -158,10 +169,8 @@ class Builder {
     return wasm;
   }
 
-  // Glue + wasm2c output -> native shared object.
-  StatusOr<fs::path> CompileNative(const internal::GlueSources& glue) const {
-    RF_RETURN_IF_ERROR(WriteText(work_ / "module_unit.c", glue.module_unit));
-    RF_RETURN_IF_ERROR(WriteText(work_ / "gates.c", glue.gates_unit));
+  // Glue + wasm2c output (written by TranslateToC) -> native shared object.
+  StatusOr<fs::path> CompileNative() const {
     fs::path library = work_ / "module.so";
     std::vector<std::string> argv = {
         options_.native_compiler, "-std=gnu11", "-O" + options_.opt_level, "-fPIC", "-shared",
@@ -188,6 +197,7 @@ class Builder {
   const BuildOptions& options_;
   const internal::SdkPaths& sdk_;
   fs::path work_;
+  const internal::CommandOptions& commands_;
 };
 
 Status CheckOptions(const BuildOptions& options) {
@@ -232,38 +242,81 @@ std::string ModuleNameFor(const BuildOptions& options) {
 }
 
 
-// The module file's descriptor and code, built for the wasm backend.
-StatusOr<internal::BuiltModule> BuildWasmCode(const BuildOptions& options,
-                                              const internal::SdkPaths& sdk,
-                                              const fs::path& work, const std::string& name) {
-  Builder builder(options, sdk, work);
-  fs::path wasm_path = options.sources[0];
-  if (KindOf(wasm_path) != SourceKind::kWasm) {
-    StatusOr<fs::path> built = builder.CompileToWasm();
-    if (!built.ok()) return built.status();
-    wasm_path = *built;
+// The installation prefix of a program run by name (PATH) or path: the
+// directory above the bin/ its real file is in ("" if not found).
+std::string ToolchainPrefix(const std::string& program) {
+  std::vector<fs::path> candidates;
+  if (program.find('/') != std::string::npos) {
+    candidates.emplace_back(program);
+  } else if (const char* path = std::getenv("PATH"); path != nullptr) {
+    std::stringstream dirs(path);
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+      if (!dir.empty()) candidates.push_back(fs::path(dir) / program);
+    }
   }
-  StatusOr<std::vector<uint8_t>> wasm = ReadBytes(wasm_path);
-  if (!wasm.ok()) return wasm.status();
+  for (const fs::path& candidate : candidates) {
+    std::error_code error;
+    fs::path real = fs::canonical(candidate, error);
+    if (!error && fs::is_regular_file(real, error)) return real.parent_path().parent_path().string();
+  }
+  return "";
+}
 
-  builder.Progress("translating wasm to C");
+// What the compilers of this build may touch (build_sandbox.h).
+internal::SandboxPaths SandboxPathsFor(const BuildOptions& options, const internal::SdkPaths& sdk,
+                                       const fs::path& work) {
+  internal::SandboxPaths paths;
+  paths.executable = internal::BuildSandbox::SystemDirectories();
+  for (const std::string& program : {options.wasm_compiler, options.native_compiler,
+                                     options.native_clang, std::string(RINGFENCE_OBJCOPY)}) {
+    std::string prefix = ToolchainPrefix(program);
+    if (!prefix.empty()) paths.executable.push_back(prefix);
+  }
+  paths.readable = {sdk.include_dir, sdk.runtime_dir};
+  if (!sdk.wasi_sysroot.empty()) paths.readable.push_back(sdk.wasi_sysroot);
+  for (const std::string& source : options.sources) {
+    std::error_code error;
+    paths.readable.push_back(fs::absolute(source, error).parent_path().string());
+  }
+  for (const std::string& dir : options.include_dirs) paths.readable.push_back(dir);
+  paths.writable = {work.string()};
+  return paths;
+}
+
+// Limits for translating a .wasm to C (RunConfined). wabt needs about 80
+// times the file's size (2.5 MB of wasm: 210 MiB), so 4 GiB fits files
+// towards the size limit (kMaxWasmFileBytes).
+constexpr internal::ConfinedLimits kTranslationLimits{uint64_t{4} << 30, 300};
+
+StatusOr<std::vector<uint8_t>> ReadWasm(const fs::path& path) {
+  std::error_code error;
+  uintmax_t size = fs::file_size(path, error);
+  if (!error && size > internal::kMaxWasmFileBytes) {
+    return Status(StatusCode::kBuildFailed,
+                  fmt::format("{}: {} bytes is larger than a module may be ({} bytes)",
+                              path.string(), size, internal::kMaxWasmFileBytes));
+  }
+  return ReadBytes(path);
+}
+
+// The .wasm -> C step, which parses the hostile input: writes module.c,
+// module.h (wasm2c's output), module_unit.c and gates.c (the glue) into
+// `work`; returns the descriptor (without code) and the exports skipped, as
+// JSON. Runs in a confined child (RunConfined).
+StatusOr<std::string> TranslateToC(const fs::path& wasm_path, const fs::path& work,
+                                   const std::string& name) {
+  StatusOr<std::vector<uint8_t>> wasm = ReadWasm(wasm_path);
+  if (!wasm.ok()) return wasm.status();
   StatusOr<internal::WasmTranslation> translation = internal::TranslateWasm(*wasm, wasm_path.string());
   if (!translation.ok()) return translation.status();
-  for (const std::string& skipped : translation->skipped_exports) {
-    builder.Progress(fmt::format("warning: export {} is not callable from the host, skipped", skipped));
-  }
   StatusOr<internal::GlueSources> glue = internal::WriteGlue(*translation, name);
   if (!glue.ok()) return glue.status();
   RF_RETURN_IF_ERROR(WriteText(work / "module.c", translation->c_source));
   RF_RETURN_IF_ERROR(WriteText(work / "module.h", translation->c_header));
-  StatusOr<fs::path> library = builder.CompileNative(*glue);
-  if (!library.ok()) return library.status();
-  StatusOr<std::vector<uint8_t>> code = ReadBytes(*library);
-  if (!code.ok()) return code.status();
+  RF_RETURN_IF_ERROR(WriteText(work / "module_unit.c", glue->module_unit));
+  RF_RETURN_IF_ERROR(WriteText(work / "gates.c", glue->gates_unit));
 
-  internal::BuiltModule build;
-  build.code = std::move(*code);
-  ModuleDescriptor& descriptor = build.descriptor;
+  ModuleDescriptor descriptor;
   descriptor.name = name;
   descriptor.abi_version = RF_MODULE_ABI_VERSION;
   descriptor.content_hash = translation->content_hash;
@@ -272,6 +325,48 @@ StatusOr<internal::BuiltModule> BuildWasmCode(const BuildOptions& options,
   descriptor.memory = translation->memory;
   descriptor.function_count = static_cast<uint32_t>(translation->function_names.size());
   descriptor.built_by = "ringfence " RINGFENCE_VERSION;
+  nlohmann::json answer = {{"descriptor", descriptor.ToJson()},
+                           {"skipped", translation->skipped_exports}};
+  return answer.dump();
+}
+
+// The module file's descriptor and code, built for the wasm backend.
+StatusOr<internal::BuiltModule> BuildWasmCode(const BuildOptions& options,
+                                              const internal::SdkPaths& sdk,
+                                              const fs::path& work, const std::string& name,
+                                              const internal::CommandOptions& commands) {
+  Builder builder(options, sdk, work, commands);
+  fs::path wasm_path = options.sources[0];
+  if (KindOf(wasm_path) != SourceKind::kWasm) {
+    StatusOr<fs::path> built = builder.CompileToWasm();
+    if (!built.ok()) return built.status();
+    wasm_path = *built;
+  }
+
+  builder.Progress("translating wasm to C");
+  StatusOr<std::string> translated =
+      internal::RunConfined(fmt::format("translating {} to C", wasm_path.string()),
+                            kTranslationLimits, [&] { return TranslateToC(wasm_path, work, name); });
+  if (!translated.ok()) return translated.status();
+  nlohmann::json answer = nlohmann::json::parse(*translated, nullptr, /*allow_exceptions=*/false);
+  StatusOr<ModuleDescriptor> descriptor =
+      answer.is_object() && answer["descriptor"].is_string()
+          ? ModuleDescriptor::FromJson(answer["descriptor"].get<std::string>())
+          : Status(StatusCode::kInternal, "the translation step gave a malformed answer");
+  if (!descriptor.ok()) return descriptor.status();
+  for (const nlohmann::json& skipped : answer["skipped"]) {
+    if (!skipped.is_string()) continue;
+    builder.Progress(fmt::format("warning: export {} is not callable from the host, skipped",
+                                 skipped.get<std::string>()));
+  }
+  StatusOr<fs::path> library = builder.CompileNative();
+  if (!library.ok()) return library.status();
+  StatusOr<std::vector<uint8_t>> code = ReadBytes(*library);
+  if (!code.ok()) return code.status();
+
+  internal::BuiltModule build;
+  build.code = std::move(*code);
+  build.descriptor = std::move(*descriptor);
   return build;
 }
 
@@ -284,9 +379,14 @@ Status BuildModule(const BuildOptions& options) {
   WorkDirectory work(options.keep_temps, options.progress);
   RF_RETURN_IF_ERROR(work.Create());
   std::string name = ModuleNameFor(options);
+  internal::BuildSandbox sandbox = internal::BuildSandbox::Create(SandboxPathsFor(options, *sdk, work.path()));
+  if (!sandbox.warning().empty() && options.progress) options.progress("warning: " + sandbox.warning());
+  internal::CommandOptions commands;
+  commands.landlock_ruleset = sandbox.fd();
+  commands.temp_dir = work.path().string();
   StatusOr<internal::BuiltModule> build =
-      options.native ? internal::BuildNativeCode(options, *sdk, work.path(), name)
-                     : BuildWasmCode(options, *sdk, work.path(), name);
+      options.native ? internal::BuildNativeCode(options, *sdk, work.path(), name, commands)
+                     : BuildWasmCode(options, *sdk, work.path(), name, commands);
   if (!build.ok()) return build.status();
   const ModuleDescriptor& descriptor = build->descriptor;
   std::vector<uint8_t> file = internal::PackModuleFile(descriptor.ToJson(), build->code);

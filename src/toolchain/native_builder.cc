@@ -33,8 +33,9 @@ bool IsCxx(const fs::path& path) {
 
 class NativeBuilder {
  public:
-  NativeBuilder(const BuildOptions& options, const SdkPaths& sdk, const fs::path& work)
-      : options_(options), sdk_(sdk), work_(work) {}
+  NativeBuilder(const BuildOptions& options, const SdkPaths& sdk, const fs::path& work,
+                const CommandOptions& commands)
+      : options_(options), sdk_(sdk), work_(work), commands_(commands) {}
 
   void Progress(const std::string& line) const {
     if (options_.progress) options_.progress(line);
@@ -42,7 +43,7 @@ class NativeBuilder {
 
   Status Run(const std::vector<std::string>& argv) const {
     if (options_.verbose) Progress("$ " + CommandLine(argv));
-    return RunCommand(argv);
+    return RunCommand(argv, commands_);
   }
 
   // The flags every native compile of module code shares. Frame pointers
@@ -110,6 +111,7 @@ class NativeBuilder {
   const BuildOptions& options_;
   const SdkPaths& sdk_;
   fs::path work_;
+  const CommandOptions& commands_;
 };
 
 StatusOr<std::vector<uint8_t>> ReadFileBytes(const fs::path& path) {
@@ -125,7 +127,8 @@ StatusOr<std::vector<uint8_t>> ReadFileBytes(const fs::path& path) {
 }  // namespace
 
 StatusOr<BuiltModule> BuildNativeCode(const BuildOptions& options, const SdkPaths& sdk,
-                                      const fs::path& work, const std::string& module_name) {
+                                      const fs::path& work, const std::string& module_name,
+                                      const CommandOptions& commands) {
   fs::path shim = fs::path(sdk.runtime_dir) / "native_module_shim.c";
   std::error_code error;
   if (!fs::exists(shim, error) ||
@@ -136,7 +139,7 @@ StatusOr<BuiltModule> BuildNativeCode(const BuildOptions& options, const SdkPath
                               "native_abi.h)",
                               fs::path(sdk.runtime_dir).parent_path().string()));
   }
-  NativeBuilder builder(options, sdk, work);
+  NativeBuilder builder(options, sdk, work, commands);
   StatusOr<std::vector<std::string>> bitcode = builder.CompileToBitcode();
   if (!bitcode.ok()) return bitcode.status();
   StatusOr<NativeInterface> interface = ReadNativeInterface(*bitcode);

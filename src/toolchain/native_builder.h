@@ -18,6 +18,7 @@
 #include "ringfence/status.h"
 #include "src/toolchain/module_builder.h"
 #include "src/toolchain/sdk_paths.h"
+#include "src/toolchain/subprocess.h"
 
 namespace ringfence::internal {
 
@@ -28,12 +29,14 @@ struct BuiltModule {
 };
 
 // Builds options.sources (C/C++ only; checked by the caller) in `work`, a
-// scratch directory the caller owns. Errors: kBuildFailed (a compiler or
+// scratch directory the caller owns, running every compiler with
+// `commands` (its sandbox; output unset). Errors: kBuildFailed (a compiler or
 // objcopy failed, or an export/import signature is not supported: named in
 // the message), kIoError.
 StatusOr<BuiltModule> BuildNativeCode(const BuildOptions& options, const SdkPaths& sdk,
                                       const std::filesystem::path& work,
-                                      const std::string& module_name);
+                                      const std::string& module_name,
+                                      const CommandOptions& commands);
 
 }  // namespace ringfence::internal
 

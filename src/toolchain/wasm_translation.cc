@@ -1,11 +1,17 @@
 #include "src/toolchain/wasm_translation.h"
 
+#include <map>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "src/base/sha256.h"
 #include "src/services/host_imports.h"
+#include "src/toolchain/wasm_features.h"
+#include "src/toolchain/wasm_limits.h"
 #include "wabt/apply-names.h"
 #include "wabt/binary-reader-ir.h"
+#include "wabt/binary-reader-nop.h"
 #include "wabt/binary-reader.h"
 #include "wabt/c-writer.h"
 #include "wabt/cast.h"
@@ -58,13 +64,41 @@ Status Fail(const std::string& origin, std::string_view what) {
   return Status(StatusCode::kBuildFailed, fmt::format("{}: {}", origin, what));
 }
 
+// The function names of the name section, by function index. A malformed
+// name section only loses names, as it would in any engine.
+std::map<wabt::Index, std::string> ReadFunctionNames(std::span<const uint8_t> wasm,
+                                                     const wabt::Features& features) {
+  class NameReader : public wabt::BinaryReaderNop {
+   public:
+    explicit NameReader(std::map<wabt::Index, std::string>* names) : names_(names) {}
+    wabt::Result OnFunctionName(wabt::Index index, std::string_view name) override {
+      (*names_)[index] = std::string(name);
+      return wabt::Result::Ok;
+    }
+
+   private:
+    std::map<wabt::Index, std::string>* names_;
+  };
+  std::map<wabt::Index, std::string> names;
+  NameReader reader(&names);
+  wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/true,
+                                  /*stop_on_first_error=*/true,
+                                  /*fail_on_custom_section_error=*/false);
+  options.skip_function_bodies = true;
+  (void)wabt::ReadBinary(wasm.data(), wasm.size(), &reader, options);
+  return names;
+}
+
 }  // namespace
 
 StatusOr<WasmTranslation> TranslateWasm(std::span<const uint8_t> wasm, const std::string& origin) {
+  RF_RETURN_IF_ERROR(CheckWasmLimits(wasm, origin));
   wabt::Errors errors;
   wabt::Module module;
-  wabt::Features features;
-  wabt::ReadBinaryOptions read_options(features, nullptr, /*read_debug_names=*/true,
+  wabt::Features features = TranslatableFeatures();
+  // No debug names: the only module text in the IR is then the import and
+  // export names, which are replaced below.
+  wabt::ReadBinaryOptions read_options(features, nullptr, /*read_debug_names=*/false,
                                        /*stop_on_first_error=*/true, /*fail_on_custom_section_error=*/false);
   bool read_ok = wabt::Succeeded(
       wabt::ReadBinaryIr(origin.c_str(), wasm.data(), wasm.size(), read_options, &errors, &module));
@@ -100,6 +134,7 @@ StatusOr<WasmTranslation> TranslateWasm(std::span<const uint8_t> wasm, const std
       continue;
     }
     result.imports.push_back({import->module_name, import->field_name, *signature});
+    result.import_c_names.push_back(fmt::format("f{}", result.import_c_names.size()));
   }
   if (!missing.empty()) {
     std::string list;
@@ -117,32 +152,46 @@ StatusOr<WasmTranslation> TranslateWasm(std::span<const uint8_t> wasm, const std
                                limits.has_max ? static_cast<uint32_t>(limits.max) : 65536u};
   }
 
+  std::map<wabt::Index, std::string> names = ReadFunctionNames(wasm, features);
   auto function_name = [&](size_t index) {
-    const std::string& name = module.funcs[index]->name;
-    return name.empty() ? fmt::format("func[{}]", index) : name.substr(name[0] == '$' ? 1 : 0);
+    auto name = names.find(static_cast<wabt::Index>(index));
+    return name == names.end() || name->second.empty() ? fmt::format("func[{}]", index)
+                                                        : name->second;
   };
   for (size_t i = module.num_func_imports; i < module.funcs.size(); ++i) {
     result.function_names.push_back(function_name(i));
   }
 
-  for (const wabt::Export* exported : module.exports) {
+  // Exports of every kind are renamed: wasm2c declares them all.
+  module.export_bindings.clear();
+  for (size_t i = 0; i < module.exports.size(); ++i) {
+    wabt::Export* exported = module.exports[i];
+    std::string c_name = fmt::format("e{}", i);
+    std::string name = std::exchange(exported->name, c_name);
+    module.export_bindings.emplace(c_name, wabt::Binding(static_cast<wabt::Index>(i)));
     if (exported->kind != wabt::ExternalKind::Func) continue;
-    if (exported->name == "_initialize") {
-      result.has_initialize = true;
+    if (name == "_initialize") {
+      result.initialize_c_name = c_name;
       continue;
     }
     const wabt::Func* func = module.GetFunc(exported->var);
     std::string why;
     std::optional<Signature> signature = SignatureOf(func->decl.sig, &why);
     if (!signature) {
-      result.skipped_exports.push_back(fmt::format("{} ({})", exported->name, why));
+      result.skipped_exports.push_back(fmt::format("{} ({})", name, why));
       continue;
     }
-    result.exports.push_back({exported->name, *signature});
+    result.exports.push_back({name, *signature});
+    result.export_c_names.push_back(c_name);
     result.export_functions.push_back(function_name(module.GetFuncIndex(exported->var)));
   }
 
-  // wasm2c wants every item named; names from the name section were kept above.
+  for (size_t i = 0; i < module.imports.size(); ++i) {
+    module.imports[i]->module_name = kWasm2cImportModule;
+    module.imports[i]->field_name = result.import_c_names[i];
+  }
+  // wasm2c wants every item named: generated names only, since no name
+  // from the module is left in the IR.
   if (wabt::Failed(wabt::GenerateNames(&module)) || wabt::Failed(wabt::ApplyNames(&module))) {
     return Fail(origin, "cannot name the module's items for translation to C");
   }

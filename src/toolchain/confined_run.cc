@@ -1,0 +1,132 @@
+#include "src/toolchain/confined_run.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <new>
+
+#include <fmt/format.h>
+
+namespace ringfence::internal {
+namespace {
+
+// The answer on the pipe: one byte (1 = bytes follow, 0 = a Status), the
+// status code as 4 bytes, then the bytes or the status message.
+constexpr char kAnswerValue = 1;
+constexpr char kAnswerStatus = 0;
+constexpr size_t kHeaderBytes = 5;
+
+// The process's mapped address space, from /proc/self/statm (pages).
+uint64_t AddressSpaceBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+void WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string Answer(char kind, StatusCode code, std::string_view body) {
+  std::string answer(kHeaderBytes, '\0');
+  answer[0] = kind;
+  auto value = static_cast<uint32_t>(code);
+  std::memcpy(answer.data() + 1, &value, sizeof(value));
+  answer.append(body);
+  return answer;
+}
+
+[[noreturn]] void RunChild(int fd, std::string_view what, const ConfinedLimits& limits,
+                           const std::function<StatusOr<std::string>()>& step) {
+  uint64_t address_space = AddressSpaceBytes() + limits.memory_bytes;
+  rlimit memory = {address_space, address_space};
+  rlimit cpu = {limits.cpu_seconds, limits.cpu_seconds + 1};  // SIGXCPU, then SIGKILL
+  rlimit core = {0, 0};  // a crash here is reported, not dumped
+  setrlimit(RLIMIT_AS, &memory);
+  setrlimit(RLIMIT_CPU, &cpu);
+  setrlimit(RLIMIT_CORE, &core);
+  std::string answer;
+  try {
+    StatusOr<std::string> result = step();
+    answer = result.ok() ? Answer(kAnswerValue, StatusCode::kOk, *result)
+                         : Answer(kAnswerStatus, result.status().code(), result.status().message());
+  } catch (const std::bad_alloc&) {
+    answer = Answer(kAnswerStatus, StatusCode::kBuildFailed,
+                    fmt::format("{} ran out of memory (the limit is {} MiB)", what,
+                                limits.memory_bytes >> 20));
+  } catch (const std::exception& error) {
+    answer = Answer(kAnswerStatus, StatusCode::kBuildFailed,
+                    fmt::format("{} failed: {}", what, error.what()));
+  }
+  WriteAll(fd, answer);
+  _exit(0);  // no atexit handlers or destructors of the caller's objects
+}
+
+}  // namespace
+
+StatusOr<std::string> RunConfined(std::string_view what, const ConfinedLimits& limits,
+                                  const std::function<StatusOr<std::string>()>& step) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return Status(StatusCode::kIoError, fmt::format("pipe failed: {}", std::strerror(errno)));
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    int error = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return Status(StatusCode::kIoError, fmt::format("fork failed: {}", std::strerror(error)));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    RunChild(fds[1], what, limits, step);
+  }
+  close(fds[1]);
+  std::string answer;
+  char buffer[65536];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    answer.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int wait_status = 0;
+  while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(wait_status)) {
+    int signal_number = WTERMSIG(wait_status);
+    if (signal_number == SIGXCPU || signal_number == SIGKILL) {
+      return Status(StatusCode::kBuildFailed,
+                    fmt::format("{} took more than {} s of CPU time (the limit), or was killed",
+                                what, limits.cpu_seconds));
+    }
+    return Status(StatusCode::kBuildFailed,
+                  fmt::format("{} crashed (signal {}: {})", what, signal_number,
+                              strsignal(signal_number)));
+  }
+  if (answer.size() < kHeaderBytes || !WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
+    return Status(StatusCode::kBuildFailed, fmt::format("{} ended without an answer", what));
+  }
+  uint32_t code = 0;
+  std::memcpy(&code, answer.data() + 1, sizeof(code));
+  if (answer[0] == kAnswerValue) return answer.substr(kHeaderBytes);
+  if (code == 0 || code > static_cast<uint32_t>(StatusCode::kInternal)) {
+    return Status(StatusCode::kInternal, fmt::format("{} gave a malformed answer", what));
+  }
+  return Status(static_cast<StatusCode>(code), answer.substr(kHeaderBytes));
+}
+
+}  // namespace ringfence::internal
