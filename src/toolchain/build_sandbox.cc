@@ -62,7 +62,9 @@ void AddRule(int ruleset, const std::string& path, uint64_t rights, uint64_t han
 }  // namespace
 
 std::vector<std::string> BuildSandbox::SystemDirectories() {
-  return {"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"};
+  // /lib, /lib64 and /bin: the dynamic loader and shells by the paths
+  // programs name them (links into /usr where /usr is merged).
+  return {"/usr", "/lib", "/lib64", "/bin"};
 }
 
 BuildSandbox BuildSandbox::Create(const SandboxPaths& paths) {

@@ -4,10 +4,10 @@
 // its messages. With Landlock (Linux 5.13+, no privileges needed), each
 // compiler is confined before exec to:
 //   read and execute: the system and toolchain directories (/usr, /lib,
-//     /lib64, /bin, /sbin, and each compiler's installation prefix), the
-//     module SDK and the wasi sysroot;
-//   read: each source file, the directory holding it (where C looks first
-//     for the headers it includes with quotes) and each -I directory;
+//     /lib64, /bin, and each compiler's installation prefix);
+//   read: the module SDK, the wasi sysroot, each source file, the directory
+//     holding it (where C looks first for the headers it includes with
+//     quotes) and each -I directory;
 //   read and write: the build's work directory and /dev/null.
 // Everything else (/etc, /home, /root, the rest of /tmp, ...) is denied.
 #ifndef RINGFENCE_SRC_TOOLCHAIN_BUILD_SANDBOX_H_
