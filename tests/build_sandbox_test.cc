@@ -3,11 +3,23 @@
 // the work directory. A source that names any other file - #include of an
 // absolute path, .incbin in inline assembly - fails to build, and the
 // file's content appears nowhere: not in the messages, not in a module.
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tests/cli_runner.h"
 
@@ -95,6 +107,59 @@ TEST_F(BuildSandboxTest, InputsAreReadable) {
     CliResult call = RunCli({"call", dir_.Path(backend + ".rfm"), "answer"});
     EXPECT_EQ(call.out, "42\n") << backend << "\n" << call;
   }
+}
+
+// The CLI run as on a kernel without Landlock: a seccomp filter answers
+// landlock_create_ruleset with ENOSYS. Returns the exit code; stderr goes
+// to `err_path`.
+int RunCliWithoutLandlock(const std::vector<std::string>& args, const std::string& err_path) {
+  std::string program = RF_CLI_PATH;
+  std::vector<std::string> copies = args;
+  std::vector<char*> argv = {program.data()};
+  for (std::string& arg : copies) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || dup2(err, STDERR_FILENO) < 0) _exit(126);
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_create_ruleset, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program_filter = {static_cast<unsigned short>(std::size(filter)), filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program_filter) != 0) {
+      _exit(126);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Without Landlock the build goes ahead, unconfined, and says so.
+TEST_F(BuildSandboxTest, WithoutLandlockTheBuildWarns) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the filter is written for x86-64";
+#endif
+  std::string source = dir_.File("src/answer.c",
+                                 "#include <ringfence/module.h>\n"
+                                 "RF_EXPORT(answer) int answer(void) { return 42; }\n");
+  int exit_code = RunCliWithoutLandlock({"build", source, "-o", dir_.Path("open.rfm")},
+                                        dir_.Path("stderr.txt"));
+  EXPECT_EQ(exit_code, kExitOk) << dir_.Read("stderr.txt");
+  EXPECT_THAT(dir_.Read("stderr.txt"),
+              HasSubstr("warning: this kernel has no Landlock (Function not implemented): the "
+                        "compilers are not confined"));
+  EXPECT_EQ(RunCli({"call", dir_.Path("open.rfm"), "answer"}).out, "42\n");
 }
 
 }  // namespace
