@@ -180,6 +180,21 @@ TEST_F(ToolchainTest, NameOptionSetsModuleName) {
   EXPECT_THAT(result.err, HasSubstr("module flagged has no export 'nosuch'"));
 }
 
+// The module name is written into the generated C only as an escaped
+// string: a name that would end a C comment builds like any other.
+TEST_F(ToolchainTest, ModuleNameIsNeverCText) {
+  std::string name = "odd*/ int rf_broken = ; /*\"";
+  for (std::string backend : {"wasm", "native"}) {
+    std::vector<std::string> args = {Fixture("needs_flags.c"), "-I", Fixture("include"), "-D",
+                                     "FIXTURE_ANSWER=41", "-D", "FIXTURE_SWITCH", "--name", name,
+                                     "-q"};
+    if (backend == "native") args.push_back("--native");
+    std::string module = BuiltOk("odd_name_" + backend + ".rfm", args);
+    CliResult result = RunCli({"inspect", module});
+    EXPECT_THAT(result.out, StartsWith("module " + name + " (ABI ")) << backend << "\n" << result;
+  }
+}
+
 // ---------------------------------------------------- hand-written wasm
 
 TEST_F(ToolchainTest, HandwrittenWatModuleIsCallable) {
