@@ -1,5 +1,5 @@
-// The module file container (PackModuleFile/UnpackModuleFile) and the
-// descriptor's JSON form.
+// The module file container (PackModuleFile/UnpackModuleFile), the
+// descriptor's JSON form and the checks made before code is mapped.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +12,7 @@
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
 #include "src/base/sha256.h"
+#include "src/module/module_file_check.h"
 #include "src/module/module_file_format.h"
 
 namespace ringfence {
@@ -301,6 +302,31 @@ TEST(ModuleDescriptorTest, FromJsonIgnoresUnknownFields) {
   StatusOr<ModuleDescriptor> parsed = ModuleDescriptor::FromJson(json);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   ExpectSameDescriptor(*parsed, FullDescriptor());
+}
+
+// Everything Module::Load checks before it maps or stages code: a process
+// module's function offsets must lie inside its code.
+TEST(ModuleFileCheckTest, NativeFunctionsMustLieInsideTheCode) {
+  ModuleDescriptor descriptor;
+  descriptor.name = "p";
+  descriptor.abi_version = RF_MODULE_ABI_VERSION;
+  descriptor.isolation = Isolation::kProcess;
+  descriptor.exports = {{"f", Signature{{ValueType::kI32}, ValueType::kI32}}};
+  descriptor.native_functions = {{0, "f"}, {kCode.size() - 1, "g"}};
+  Bytes inside = PackModuleFile(descriptor.ToJson(), kCode);
+  StatusOr<internal::CheckedModuleFile> checked = internal::CheckModuleFile(inside, "p.rfm");
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_EQ(checked->call_classes.size(), 1u);
+  EXPECT_EQ(checked->code.size(), kCode.size());
+
+  descriptor.native_functions.push_back({kCode.size(), "past_the_end"});
+  Bytes outside = PackModuleFile(descriptor.ToJson(), kCode);
+  for (const Status& status : {internal::CheckModuleFile(outside, "p.rfm").status(),
+                               Module::LoadFromBytes(outside, "p.rfm").status()}) {
+    EXPECT_EQ(status.code(), StatusCode::kNotAModule);
+    EXPECT_THAT(status.message(),
+                AllOf(HasSubstr("p.rfm"), HasSubstr("past_the_end lies outside its code")));
+  }
 }
 
 }  // namespace

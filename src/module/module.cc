@@ -15,11 +15,9 @@
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
-#include "src/module/call_classes.h"
 #include "src/module/code_range.h"
-#include "src/module/module_file_format.h"
+#include "src/module/module_file_check.h"
 #include "src/process/process_instance.h"
-#include "src/services/host_imports.h"
 #include "src/wasm/host_api.h"
 
 namespace ringfence {
@@ -47,18 +45,6 @@ StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
   close(fd);
   if (done != bytes.size()) return error("short read");
   return bytes;
-}
-
-Status CheckImports(const ModuleDescriptor& descriptor, const std::string& origin) {
-  for (const ImportInfo& import : descriptor.imports) {
-    if (!internal::LookupHostImport(import.module, import.name, import.signature)) {
-      return Status(StatusCode::kMissingImport,
-                    fmt::format("{} imports {}.{} {}, which this host does not provide ({})",
-                                origin, import.module, import.name, import.signature.ToString(),
-                                internal::DescribeHostImports()));
-    }
-  }
-  return Status::Ok();
 }
 
 // The code's own export table must be the one the descriptor announces.
@@ -136,31 +122,19 @@ StatusOr<std::shared_ptr<const Module>> Module::Load(const std::string& path) {
 
 StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const uint8_t> bytes,
                                                              const std::string& origin) {
-  StatusOr<internal::ModuleFileParts> parts = internal::UnpackModuleFile(bytes, origin);
-  if (!parts.ok()) return parts.status();
-  StatusOr<ModuleDescriptor> descriptor = ModuleDescriptor::FromJson(parts->descriptor_json);
-  if (!descriptor.ok()) {
-    return Status(descriptor.status().code(),
-                  fmt::format("{}: {}", origin, descriptor.status().message()));
-  }
-  if (descriptor->abi_version != RF_MODULE_ABI_VERSION) {
-    return Status(StatusCode::kAbiMismatch,
-                  fmt::format("{}: descriptor says module ABI version {}, this ringfence loads {}",
-                              origin, descriptor->abi_version, RF_MODULE_ABI_VERSION));
-  }
-  RF_RETURN_IF_ERROR(CheckImports(*descriptor, origin));
-
+  // Nothing of the file is mapped until all of it that can be checked is.
+  StatusOr<internal::CheckedModuleFile> checked = internal::CheckModuleFile(bytes, origin);
+  if (!checked.ok()) return checked.status();
+  std::span<const uint8_t> native_code = checked->code;
   std::shared_ptr<Module> module(new Module());
-  module->descriptor_ = std::move(descriptor).value();
-  StatusOr<std::vector<ExportCallClass>> classes =
-      internal::ParseCallClasses(module->descriptor_, origin);
-  if (!classes.ok()) return classes.status();
-  module->call_classes_ = std::move(classes).value();
+  module->descriptor_ = std::move(checked->descriptor);
+  module->call_classes_ = std::move(checked->call_classes);
   if (module->descriptor_.isolation == Isolation::kProcess) {
-    RF_RETURN_IF_ERROR(module->LoadNative(parts->code, origin));
+    RF_RETURN_IF_ERROR(module->LoadNative(native_code, origin));
     return std::shared_ptr<const Module>(std::move(module));
   }
-  StatusOr<void*> library = OpenLibrary(parts->code, module->descriptor_.name, origin, &module->code_fd_);
+  StatusOr<void*> library =
+      OpenLibrary(native_code, module->descriptor_.name, origin, &module->code_fd_);
   if (!library.ok()) return library.status();
   module->library_ = *library;
 
@@ -211,11 +185,7 @@ Status Module::LoadNative(std::span<const uint8_t> code, const std::string& orig
   code_begin_ = internal::kNativeCodeBase;
   code_end_ = internal::kNativeCodeBase + code.size();
   for (const NativeFunction& function : descriptor_.native_functions) {
-    if (function.offset >= code.size()) {
-      return Status(StatusCode::kNotAModule,
-                    fmt::format("{}: native function {} lies outside its code", origin,
-                                function.name));
-    }
+    // CheckModuleFile refused a function outside the code.
     functions_.emplace_back(internal::kNativeCodeBase + function.offset, function.name.c_str());
   }
   std::sort(functions_.begin(), functions_.end());

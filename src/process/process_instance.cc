@@ -1,16 +1,17 @@
 #include "src/process/process_instance.h"
 
 #include <linux/futex.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -22,6 +23,7 @@
 #include "src/process/channel.h"
 #include "src/process/output_pump.h"
 #include "src/process/process_services.h"
+#include "src/process/worker_messages.h"
 #include "src/process/worker_path.h"
 #include "src/process/worker_pool.h"
 #include "src/process/worker_spawn.h"
@@ -60,10 +62,7 @@ struct ProcessInstance {
   // the worker's kWorkerPrepared unread would reset the worker's end
   // before it read its assignment.
   int socket_fd = -1;
-  uint64_t load_base = 0;   // the module's shared object in the worker
-  uint64_t code_begin = 0;  // its executable range in the worker
-  uint64_t code_end = 0;
-  uint64_t code_size = 0;   // in the module file
+  WorkerCode code;  // file_size from the module, the rest from the worker's ready
   uint32_t call_seq = 0;
   uint32_t service_seq = 0;
   wasm_rt_memory_t payload{};  // the core's memory: the channel's payload area
@@ -112,41 +111,15 @@ void Shutdown(ProcessInstance& p) {
   p.channel_fd = -1;
 }
 
-// A worker address inside the module's code, as a host-side code address
-// (kNativeCodeBase + offset in the shared object); 0 if outside.
-uintptr_t HostCodeAddress(const ProcessInstance& p, uint64_t address) {
-  if (address < p.code_begin || address >= p.code_end || address < p.load_base) return 0;
-  uint64_t offset = address - p.load_base;
-  if (offset >= p.code_size) return 0;
-  return kNativeCodeBase + offset;
-}
-
-uint32_t KindOfSignal(int signal, int code) {
-  switch (signal) {
-    case SIGSEGV:
-    case SIGBUS: return RF_TRAP_OOB;
-    case SIGILL:   // ud2: __builtin_trap()
-    case SIGABRT:  // abort()
-      return RF_TRAP_UNREACHABLE;
-    case SIGFPE:
-      if (code == FPE_INTDIV) return RF_TRAP_DIV_BY_ZERO;
-      if (code == FPE_INTOVF) return RF_TRAP_INT_OVERFLOW;
-      return RF_TRAP_SIGNAL;
-    case SIGSYS: return RF_TRAP_SYSCALL;
-  }
-  return RF_TRAP_SIGNAL;
-}
-
 // Sets the thread's pending trap from how the worker ended: its crash
 // record if its signal handler left one, else its exit status. Reaps it,
 // or has the pool reap it.
 void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
   rf_thread& thread = t_thread_gate.thread;
-  CrashRecord crash;
-  std::memcpy(static_cast<void*>(&crash), static_cast<const void*>(&p.channel->crash),
-              sizeof crash);
-  if (crash.written.load(std::memory_order_acquire) == 1 && crash.signal > 0 &&
-      crash.signal < 65) {
+  CrashRecord record;
+  std::memcpy(static_cast<void*>(&record), static_cast<const void*>(&p.channel->crash),
+              sizeof record);
+  if (std::optional<WorkerCrash> crash = DecodeCrashRecord(record, p.code)) {
     // The worker's handler ends it right after the record (exit_group);
     // SIGKILL from here stops all its threads in any case (a record may be
     // a lie). The kernel's teardown of the process (~0.7 ms) needs no
@@ -156,23 +129,12 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     RetireWorker(RetiredWorker{p.pidfd, nullptr, 0, -1});
     p.pidfd = -1;
     p.pid = 0;
-    thread.trap_kind = KindOfSignal(crash.signal, crash.code);
-    thread.trap_pc = HostCodeAddress(p, crash.pc);
-    uint32_t depth = 0;
-    if (thread.trap_pc != 0) thread.backtrace[depth++] = thread.trap_pc;
-    for (uint32_t i = 0; i < std::min(crash.depth, kCrashBacktraceMax) && depth < RF_BACKTRACE_MAX;
-         ++i) {
-      uintptr_t address = HostCodeAddress(p, crash.backtrace[i]);
-      if (address == 0) break;
-      thread.backtrace[depth++] = address;
-    }
-    thread.backtrace_depth = depth;
-    core->worker_signal = crash.signal;
-    if (crash.signal == SIGSYS) {
-      char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, crash.syscall);
-      core->worker_syscall = name != nullptr ? name : fmt::format("syscall {}", crash.syscall);
-      std::free(name);
-    }
+    thread.trap_kind = crash->trap_kind;
+    thread.trap_pc = crash->pc;
+    std::copy_n(crash->backtrace, crash->backtrace_depth, thread.backtrace);
+    thread.backtrace_depth = crash->backtrace_depth;
+    core->worker_signal = crash->signal;
+    if (crash->signal == SIGSYS) core->worker_syscall = std::move(crash->syscall);
     return;
   }
   siginfo_t status{};
@@ -416,21 +378,19 @@ bool StartWorker(rf_import_context* core, ProcessInstance& p) {
     break;
   }
   CloseSocket(p);
-  if (ready.kind != kMessageReady || ready.slots[0] >= ready.slots[1] ||
-      ready.slots[2] > ready.slots[0]) {
+  std::optional<WorkerCode> code = DecodeReady(ready, p.code.file_size);
+  if (!code) {
     Violation(core, p, fmt::format("the worker's first message (kind {}) is not a valid ready",
                                    ready.kind));
     return false;
   }
-  p.code_begin = ready.slots[0];
-  p.code_end = ready.slots[1];
-  p.load_base = ready.slots[2];
+  p.code = *code;
   return true;
 }
 
 void Instantiate(rf_thread* thread, void* instance, rf_import_context* core) {
   auto* p = new (instance) ProcessInstance();
-  p->code_size = core->module->native_code_size();
+  p->code.file_size = core->module->native_code_size();
   core->worker_signal = 0;
   core->worker_syscall.clear();
   core->worker_detail.clear();
@@ -460,11 +420,12 @@ void Exchange(rf_import_context* core, ProcessInstance& p, uint32_t index, const
   if (!Send(core, p, call)) return;
   Message message;
   while (NextMessage(core, p, &message)) {
-    if (message.kind == kMessageReturn && message.seq == call.seq) {
+    CallMessage what = ClassifyCallMessage(message, call.seq, p.service_seq);
+    if (what == CallMessage::kReturn) {
       *result = message.slots[0];
       return;
     }
-    if (message.kind != kMessageService || message.seq != p.service_seq + 1) {
+    if (what == CallMessage::kViolation) {
       Violation(core, p, fmt::format("unexpected message kind {} seq {} during call {} of {}",
                                      message.kind, message.seq, call.seq,
                                      core->module->descriptor().exports[index].name));

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 
 #include "ringfence/compartment.h"
 #include "ringfence/supervisor.h"
+#include "tools/ringfence/call_line.h"
 #include "tools/ringfence/commands.h"
 #include "tools/ringfence/isolation_option.h"
 #include "tools/ringfence/value_text.h"
@@ -95,22 +95,10 @@ CallLine CallOnce(Caller& caller, const std::string& export_name,
     return {fmt::format("error: module {} has no export '{}'", caller.module().name(), export_name),
             CallLine::kError};
   }
-  const Signature& signature = caller.module().descriptor().exports[*index].signature;
-  if (arg_texts.size() != signature.params.size()) {
-    return {fmt::format("error: {} takes {} argument(s) {}, got {}", export_name,
-                        signature.params.size(), signature.ToString(), arg_texts.size()),
-            CallLine::kError};
-  }
-  std::vector<Value> args;
-  for (size_t i = 0; i < arg_texts.size(); ++i) {
-    StatusOr<Value> value = ParseValue(arg_texts[i], signature.params[i]);
-    if (!value.ok()) {
-      return {fmt::format("error: argument {} of {}: {}", i + 1, export_name, value.status().message()),
-              CallLine::kError};
-    }
-    args.push_back(*value);
-  }
-  Result<std::optional<Value>> result = caller.Call(export_name, args);
+  StatusOr<std::vector<Value>> args = ParseArguments(
+      export_name, caller.module().descriptor().exports[*index].signature, arg_texts);
+  if (!args.ok()) return {"error: " + args.status().message(), CallLine::kError};
+  Result<std::optional<Value>> result = caller.Call(export_name, *args);
   if (result.trapped()) return {result.trap().ToString(), CallLine::kTrap};
   if (result.failed()) return {"error: " + result.status().message(), CallLine::kError};
   return {result.value() ? FormatValue(*result.value()) : "", CallLine::kValue};
@@ -119,14 +107,10 @@ CallLine CallOnce(Caller& caller, const std::string& export_name,
 int RunLines(Caller& caller) {
   std::string line;
   while (std::getline(std::cin, line)) {
-    std::istringstream words(line);
-    std::string export_name;
-    std::vector<std::string> args;
-    words >> export_name;
-    for (std::string word; words >> word;) args.push_back(word);
-    CallLine result = export_name.empty()
+    CallLineWords words = SplitCallLine(line);
+    CallLine result = words.export_name.empty()
                           ? CallLine{"error: empty line (expected EXPORT [ARG...])", CallLine::kError}
-                          : CallOnce(caller, export_name, args);
+                          : CallOnce(caller, words.export_name, words.args);
     std::printf("%s\n", result.text.c_str());
     std::fflush(stdout);
   }
