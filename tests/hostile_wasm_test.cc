@@ -337,6 +337,27 @@ TEST_F(HostileWasmTest, MillionsOfLocalsAreRefusedInBoundedMemory) {
   if (testing::kMemoryFiguresMeaningful) EXPECT_LT(usage.ru_maxrss, 512 * 1024) << "KiB";
 }
 
+// wabt's IR reader asserts (an abort, not an error) on this 30-byte module
+// the fuzzer found: a global initialised by a `loop` whose block type byte
+// is the `end` opcode, so the loop is never closed, then one function.
+TEST_F(HostileWasmTest, NonConstantInitializerIsRefused) {
+  Bytes wasm = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,  // header
+                0x01, 0x04, 0x01, 0x60, 0x00, 0x00,              // type () -> ()
+                0x03, 0x02, 0x01, 0x00,                          // one function
+                0x06, 0x05, 0x01, 0x7f, 0x01, 0x03, 0x0b,        // global: loop
+                0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};             // its body
+  CliResult result = BuildFails(Write("init.wasm", wasm));
+  EXPECT_THAT(result.err, HasSubstr("an initializer uses loop, which is not a constant instruction"));
+}
+
+// A v128 in a type that nothing uses still aborts wasm2c's C writer.
+TEST_F(HostileWasmTest, SimdInAnUnusedTypeIsRefused) {
+  Bytes wasm = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+                0x01, 0x06, 0x01, 0x60, 0x01, 0x7c, 0x01, 0x7b};  // type (f64) -> v128
+  CliResult result = BuildFails(Write("type.wasm", wasm));
+  EXPECT_THAT(result.err, HasSubstr("type 0 has type v128"));
+}
+
 TEST_F(HostileWasmTest, GarbageIsNotAModule) {
   CliResult result = BuildFails(Write("garbage.wasm", Bytes{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00,
                                                             0x00, 0x01, 0xff, 0xff, 0xff}));

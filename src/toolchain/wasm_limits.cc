@@ -125,7 +125,21 @@ class LimitsReader : public wabt::BinaryReaderNop {
     CHECK_TYPE(type, fmt::format("a local of function {}", function_));
     return wabt::Result::Ok;
   }
+  // Initializers of globals and segment offsets: constant instructions
+  // only, as the spec says. wabt's IR reader asserts on some malformed
+  // non-constant ones (a `loop` that is never closed) instead of failing.
+  wabt::Result BeginGlobalInitExpr(wabt::Index) override { return BeginInitExpr(); }
+  wabt::Result EndGlobalInitExpr(wabt::Index) override { return EndInitExpr(); }
+  wabt::Result BeginElemSegmentInitExpr(wabt::Index) override { return BeginInitExpr(); }
+  wabt::Result EndElemSegmentInitExpr(wabt::Index) override { return EndInitExpr(); }
+  wabt::Result BeginDataSegmentInitExpr(wabt::Index) override { return BeginInitExpr(); }
+  wabt::Result EndDataSegmentInitExpr(wabt::Index) override { return EndInitExpr(); }
+
   wabt::Result OnOpcode(wabt::Opcode opcode) override {
+    if (in_init_expr_ && !IsConstantInstruction(opcode)) {
+      return Refuse(fmt::format("an initializer uses {}, which is not a constant instruction",
+                                opcode.GetName()));
+    }
     if (opcode.IsEnabled(TranslatableFeatures())) return wabt::Result::Ok;
     std::string feature = FeatureOf(opcode);
     return Refuse(fmt::format("function {} uses {}, {}", function_, opcode.GetName(),
@@ -165,6 +179,30 @@ class LimitsReader : public wabt::BinaryReaderNop {
 
   static std::string FeatureText(std::string_view feature) {
     return fmt::format("of the wasm feature '{}', which ringfence cannot translate to C", feature);
+  }
+
+  static bool IsConstantInstruction(wabt::Opcode opcode) {
+    switch (opcode) {
+      case wabt::Opcode::I32Const:
+      case wabt::Opcode::I64Const:
+      case wabt::Opcode::F32Const:
+      case wabt::Opcode::F64Const:
+      case wabt::Opcode::GlobalGet:
+      case wabt::Opcode::RefNull:
+      case wabt::Opcode::RefFunc:
+      case wabt::Opcode::End:
+        return true;
+      default:
+        return false;
+    }
+  }
+  wabt::Result BeginInitExpr() {
+    in_init_expr_ = true;
+    return wabt::Result::Ok;
+  }
+  wabt::Result EndInitExpr() {
+    in_init_expr_ = false;
+    return wabt::Result::Ok;
   }
 
   wabt::Result Enter(wabt::Type sig) {
@@ -219,6 +257,7 @@ class LimitsReader : public wabt::BinaryReaderNop {
   wabt::Index function_ = 0;
   uint64_t locals_ = 0;
   int64_t depth_ = 0;
+  bool in_init_expr_ = false;
 };
 
 #undef CHECK_TYPE
