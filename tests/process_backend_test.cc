@@ -26,6 +26,7 @@
 #include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
+#include "tools/worker/sandbox.h"
 
 namespace ringfence {
 namespace {
@@ -353,6 +354,104 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
   EXPECT_EQ(OpenFdCount(), fds_before);
   EXPECT_EQ(ChildCount(), children_before);
   EXPECT_EQ(children_before, 2);  // the live worker and the pool's idle one
+}
+
+}  // namespace
+}  // namespace ringfence
+
+namespace ringfence {
+namespace {
+
+bool HasThreads(pid_t pid) {
+  DIR* tasks = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (tasks == nullptr) return false;
+  bool any = false;
+  while (dirent* entry = readdir(tasks)) any |= entry->d_name[0] != '.';
+  closedir(tasks);
+  return any && !ProcessGone(pid);
+}
+
+// A module that starts threads in a loop gets pthread_create's EAGAIN at
+// the worker's bound (RLIMIT_NPROC, enforced even though this host runs as
+// root: the worker runs as a user of its own); the host and the worker go on.
+TEST(ProcessBackendTest, ThreadsPastTheWorkersBoundAreRefused) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  Result<int32_t> started = sandbox->Call<int32_t(int32_t)>("spawn_threads", 1000);
+  ASSERT_TRUE(started.ok()) << testing::Describe(started);
+  // The serving thread counts too.
+  EXPECT_EQ(started.value(), static_cast<int32_t>(worker::kWorkerThreadLimit) - 1);
+  Result<int32_t> more = sandbox->Call<int32_t(int32_t)>("spawn_threads", 10);
+  ASSERT_TRUE(more.ok()) << testing::Describe(more);
+  EXPECT_EQ(more.value(), 0);
+  EXPECT_EQ(WorkerPid(*sandbox), worker);
+  EXPECT_EQ(sandbox->restart_count(), 0u);
+}
+
+// A thread left spinning after its call returned is stopped by the host's
+// CPU watch (worker_cpu_watch.h) within its bound, with no call to end;
+// the next call reports why, and the one after runs in a new worker.
+TEST(ProcessBackendTest, AThreadLeftSpinningAfterACallIsStopped) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  Result<int32_t> left = sandbox->Call<int32_t()>("spin_in_background");
+  ASSERT_TRUE(left.ok()) << testing::Describe(left);
+  ASSERT_EQ(left.value(), 0);
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(worker); }, kSettleLimit))
+      << "the worker still runs a spinning thread";
+  Result<int32_t> next = sandbox->Call<int32_t()>("pid");
+  ASSERT_TRUE(next.trapped()) << testing::Describe(next);
+  EXPECT_EQ(next.trap().kind, TrapKind::kSignal) << next.trap().ToString();
+  EXPECT_EQ(next.trap().signal, SIGKILL);
+  EXPECT_THAT(next.trap().detail, HasSubstr("CPU outside calls"));
+  EXPECT_FALSE(next.trap().worker_reported);
+  pid_t replacement = WorkerPid(*sandbox);
+  EXPECT_GT(replacement, 0);
+  EXPECT_NE(replacement, worker);
+}
+
+// A call past its deadline ends with the whole worker gone: every one of
+// its threads (here five spinning), and no process left behind.
+TEST(ProcessBackendTest, ACallPastItsDeadlineTakesTheWholeWorker) {
+  ASSERT_TRUE(PoolSettlesWithChildren(internal::kDefaultIdleWorkers));
+  CompartmentOptions options;
+  options.call_timeout = std::chrono::milliseconds(300);
+  auto sandbox = OpenNative(testing::TestModulePath("lib_sandbox_native"), options);
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  ASSERT_TRUE(HasThreads(worker));
+  Result<int32_t> spun = sandbox->Call<int32_t(int32_t)>("spin_with_threads", 4);
+  ASSERT_TRUE(spun.trapped()) << testing::Describe(spun);
+  EXPECT_EQ(spun.trap().kind, TrapKind::kTimeout) << spun.trap().ToString();
+  // Reaped before the call returned: no thread of it is left.
+  EXPECT_TRUE(ProcessGone(worker));
+  EXPECT_FALSE(HasThreads(worker));
+  sandbox.reset();
+  EXPECT_TRUE(PoolSettlesWithChildren(internal::kDefaultIdleWorkers));
+}
+
+// The crash record is written inside the module's process: a module that
+// sends itself SIGSYS does not get a "denied system call" (only seccomp's
+// SIGSYS is one), and every detail from the record is marked as the
+// worker's word, in the trap and in the line people read.
+TEST(ProcessBackendTest, AForgedCrashRecordIsNotPresentedAsVerified) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  Result<int32_t> forged = sandbox->Call<int32_t()>("fake_denial");
+  ASSERT_TRUE(forged.trapped()) << testing::Describe(forged);
+  EXPECT_EQ(forged.trap().kind, TrapKind::kSignal) << forged.trap().ToString();
+  EXPECT_EQ(forged.trap().signal, SIGSYS);
+  EXPECT_EQ(forged.trap().syscall, "");
+  EXPECT_TRUE(forged.trap().worker_reported);
+  EXPECT_THAT(forged.trap().ToString(), HasSubstr("as reported by the worker: unverified"));
+  // A real denial comes through the same record: named, and marked too.
+  Result<int32_t> denied = sandbox->Call<int32_t()>("do_open");
+  ASSERT_TRUE(denied.trapped()) << testing::Describe(denied);
+  EXPECT_EQ(denied.trap().kind, TrapKind::kSyscallDenied);
+  EXPECT_EQ(denied.trap().syscall, "openat");
+  EXPECT_TRUE(denied.trap().worker_reported);
 }
 
 }  // namespace

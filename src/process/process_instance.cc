@@ -22,6 +22,7 @@
 #include "src/process/channel.h"
 #include "src/process/output_pump.h"
 #include "src/process/process_services.h"
+#include "src/process/worker_cpu_watch.h"
 #include "src/process/worker_path.h"
 #include "src/process/worker_pool.h"
 #include "src/process/worker_spawn.h"
@@ -47,6 +48,9 @@ constexpr uint64_t kStartPollNs = 1'000'000;
 // that never registered it, or overwrote it, must not make the host wait
 // forever.
 constexpr uint64_t kDeathPollNs = 100'000'000;
+// si_code of a SIGSYS raised by a seccomp filter (the kernel's SYS_SECCOMP,
+// which glibc's headers do not define).
+constexpr int kSeccompSigsysCode = 1;
 
 // One live instance: the worker and the channel. Lives in the instance
 // memory after the core (instance_size), built by Instantiate and cleared
@@ -66,6 +70,10 @@ struct ProcessInstance {
   uint64_t code_size = 0;   // in the module file
   uint32_t call_seq = 0;
   uint32_t service_seq = 0;
+  // Its CPU outside calls is bounded (worker_cpu_watch.h) from when it is
+  // ready until it is reaped; null before and after, or if unwatchable.
+  WatchedWorker* watch = nullptr;
+  uint32_t call_depth = 0;  // ProcessCall frames of this instance on the stack
   wasm_rt_memory_t payload{};  // the core's memory: the channel's payload area
 };
 
@@ -78,10 +86,16 @@ void CloseSocket(ProcessInstance& p) {
   p.socket_fd = -1;
 }
 
+void StopWatching(ProcessInstance& p) {
+  UnwatchWorker(p.watch);
+  p.watch = nullptr;
+}
+
 // Ends the worker (if any) and waits for it; idempotent. `status` gets how
 // it ended (as waitid reports it) unless null.
 void Reap(ProcessInstance& p, siginfo_t* status) {
   CloseSocket(p);
+  StopWatching(p);
   if (p.pidfd < 0) return;
   siginfo_t info{};
   if (!ReapIfExited(p.pidfd, &info)) {
@@ -142,6 +156,18 @@ uint32_t KindOfSignal(int signal, int code) {
 // or has the pool reap it.
 void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
   rf_thread& thread = t_thread_gate.thread;
+  if (p.watch != nullptr && p.watch->stopped.load(std::memory_order_acquire)) {
+    // The host killed it (whatever crash record it may have written since).
+    uint64_t charged_ms = p.watch->charged_ns.load(std::memory_order_relaxed) / 1'000'000;
+    Reap(p, nullptr);
+    thread.trap_kind = RF_TRAP_SIGNAL;
+    core->worker_signal = SIGKILL;
+    core->worker_detail = fmt::format(
+        "the host stopped the worker: it used {} ms of CPU outside calls (the bound is {} ms "
+        "beyond {}% of a core), e.g. a thread left running after a call returned",
+        charged_ms, kIdleCpuBurstNs / 1'000'000, static_cast<int>(kIdleCpuShare * 100));
+    return;
+  }
   CrashRecord crash;
   std::memcpy(static_cast<void*>(&crash), static_cast<const void*>(&p.channel->crash),
               sizeof crash);
@@ -152,11 +178,16 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     // a lie). The kernel's teardown of the process (~0.7 ms) needs no
     // waiting here: the pool's thread reaps it.
     CloseSocket(p);
+    StopWatching(p);
     KillWorker(p.pidfd);
     RetireWorker(RetiredWorker{p.pidfd, nullptr, 0, -1});
     p.pidfd = -1;
     p.pid = 0;
     thread.trap_kind = KindOfSignal(crash.signal, crash.code);
+    // Only seccomp's SIGSYS (SYS_SECCOMP) is a denied system call; one the
+    // module sent itself names none.
+    bool denied = crash.signal == SIGSYS && crash.code == kSeccompSigsysCode;
+    if (crash.signal == SIGSYS && !denied) thread.trap_kind = RF_TRAP_SIGNAL;
     thread.trap_pc = HostCodeAddress(p, crash.pc);
     uint32_t depth = 0;
     if (thread.trap_pc != 0) thread.backtrace[depth++] = thread.trap_pc;
@@ -168,9 +199,15 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     }
     thread.backtrace_depth = depth;
     core->worker_signal = crash.signal;
-    if (crash.signal == SIGSYS) {
-      char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, crash.syscall);
-      core->worker_syscall = name != nullptr ? name : fmt::format("syscall {}", crash.syscall);
+    core->worker_reported = true;
+    if (denied) {
+      // A number the kernel has no call for is shown as such, never as a
+      // name; the worker's word either way (Trap::worker_reported).
+      char* name = crash.syscall >= 0
+                       ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, crash.syscall)
+                       : nullptr;
+      core->worker_syscall =
+          name != nullptr ? name : fmt::format("unknown system call number {}", crash.syscall);
       std::free(name);
     }
     return;
@@ -434,7 +471,9 @@ void Instantiate(rf_thread* thread, void* instance, rf_import_context* core) {
   core->worker_signal = 0;
   core->worker_syscall.clear();
   core->worker_detail.clear();
+  core->worker_reported = false;
   if (!StartWorker(core, *p)) return;  // thread->trap_kind says why
+  p->watch = WatchWorker(p->pid, p->pidfd);
   p->payload.data = p->channel->payload;
   p->payload.size = kPayloadBytes;
   p->payload.pages = 1;
@@ -520,11 +559,15 @@ void ProcessCall(rf_import_context* core, uint32_t index, const uint64_t* args, 
   frame.instance = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) | RF_FRAME_MODULE_GATE);
   if (__builtin_setjmp(frame.jmp)) {
     t_thread_gate.thread.top = frame.prev;
-    Reap(*InstanceOf(core), nullptr);
+    ProcessInstance& unwound = *InstanceOf(core);
+    Reap(unwound, nullptr);
+    unwound.call_depth = 0;
     return;
   }
   thread->top = &frame;
+  if (p->call_depth++ == 0) CallBegins(p->watch);
   Exchange(core, *p, index, args, result);
+  if (--p->call_depth == 0) CallEnds(p->watch);
   thread->top = frame.prev;
 }
 

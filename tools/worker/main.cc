@@ -136,6 +136,7 @@ int Run(int argc, char** argv) {
   // 6-7. Nothing inherited but the channel and stdio; limits.
   CloseInheritedFds(options.channel_fd);
   SetResourceLimits(options, code_bytes, region_bytes);
+  BoundThreads(options.parent_pid);
   // The module's output reaches the host's log line by line (a crash loses
   // at most the line being written).
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
