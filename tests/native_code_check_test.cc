@@ -128,6 +128,7 @@ TEST_F(NativeCodeCheckTest, HostRefusesHandMadeModuleFilesWhoseLoadingWouldRunTh
     EXPECT_THAT(module.status().message(), HasSubstr("hostile.rfm: its native code"));
   }
   EXPECT_FALSE(MarkerExists());
+  EXPECT_FALSE(fs::exists(RF_HOSTILE_IFUNC_MARKER));
 }
 
 TEST_F(NativeCodeCheckTest, ARelocationWritingOutsideTheObjectIsRefused) {

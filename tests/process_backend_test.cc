@@ -3,6 +3,7 @@
 // trap like any other, output reaches the log, workers die with their host,
 // and restarts leak neither file descriptors nor processes.
 #include <dirent.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -389,6 +390,55 @@ TEST(ProcessBackendTest, ThreadsPastTheWorkersBoundAreRefused) {
   EXPECT_EQ(sandbox->restart_count(), 0u);
 }
 
+// The same bound for a host that is not root: the worker cannot change its
+// user, so it counts its threads in a user namespace of its own (or, where
+// those are not allowed, refuses to start). The host here is a child of
+// this test that became an unprivileged user first.
+TEST(ProcessBackendTest, ThreadsAreBoundedForAnUnprivilegedHostToo) {
+  if (geteuid() != 0) GTEST_SKIP() << "this host is unprivileged: the test above is this one";
+  constexpr uid_t kNobody = 65534;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t host = fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    close(fds[0]);
+    // What the child says: threads started, or -1 and why it could not.
+    auto say = [&](int32_t started, const std::string& why) {
+      std::string text = std::to_string(started) + " " + why;
+      (void)!write(fds[1], text.data(), text.size());
+      _exit(0);
+    };
+    if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
+        setresuid(kNobody, kNobody, kNobody) != 0) {
+      say(-1, "cannot become an unprivileged user");
+    }
+    StatusOr<std::shared_ptr<const Module>> module =
+        Module::Load(testing::TestModulePath("lib_sandbox_native"));
+    if (!module.ok()) say(-1, module.status().ToString());
+    CompartmentOptions options;
+    options.isolation = Isolation::kProcess;
+    StatusOr<std::unique_ptr<Compartment>> sandbox = Compartment::Create(*module, options);
+    if (!sandbox.ok()) say(-1, sandbox.status().ToString());
+    Result<int32_t> started = (*sandbox)->Call<int32_t(int32_t)>("spawn_threads", 1000);
+    say(started.ok() ? started.value() : -1, started.ok() ? "" : testing::Describe(started));
+  }
+  close(fds[1]);
+  std::string said;
+  char buffer[512];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) said.append(buffer, n);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(host, &status, 0), host);
+  int32_t started = std::stoi(said);
+  if (started < 0) {
+    // Only a worker that cannot have the bound may fail, saying so.
+    EXPECT_THAT(said, HasSubstr("user namespaces unavailable"));
+  } else {
+    EXPECT_EQ(started, static_cast<int32_t>(worker::kWorkerThreadLimit) - 1) << said;
+  }
+}
+
 // A thread left spinning after its call returned is stopped by the host's
 // CPU watch (worker_cpu_watch.h) within its bound, with no call to end;
 // the next call reports why, and the one after runs in a new worker.
@@ -415,7 +465,6 @@ TEST(ProcessBackendTest, AThreadLeftSpinningAfterACallIsStopped) {
 // A call past its deadline ends with the whole worker gone: every one of
 // its threads (here five spinning), and no process left behind.
 TEST(ProcessBackendTest, ACallPastItsDeadlineTakesTheWholeWorker) {
-  ASSERT_TRUE(PoolSettlesWithChildren(internal::kDefaultIdleWorkers));
   CompartmentOptions options;
   options.call_timeout = std::chrono::milliseconds(300);
   auto sandbox = OpenNative(testing::TestModulePath("lib_sandbox_native"), options);

@@ -382,11 +382,13 @@ TEST(WorkerTest, RefusesCodeWhoseLoadingWouldRunItOrWriteOutsideIt) {
   struct Case {
     std::string code;
     const char* reason;
+    std::string marker;
   };
-  for (const Case& c : {Case{FileBytes(RF_HOSTILE_INIT_PATH), "DT_INIT"},
-                        Case{FileBytes(RF_HOSTILE_IFUNC_PATH), "IFUNC"},
-                        Case{std::string(patched.begin(), patched.end()), "writes outside"}}) {
+  for (const Case& c : {Case{FileBytes(RF_HOSTILE_INIT_PATH), "DT_INIT", marker},
+                        Case{FileBytes(RF_HOSTILE_IFUNC_PATH), "IFUNC", RF_HOSTILE_IFUNC_MARKER},
+                        Case{std::string(patched.begin(), patched.end()), "writes outside", ""}}) {
     SCOPED_TRACE(c.reason);
+    if (!c.marker.empty()) unlink(c.marker.c_str());
     SpawnOptions options;
     options.code = c.code;
     FakeHost host(options);
@@ -394,10 +396,12 @@ TEST(WorkerTest, RefusesCodeWhoseLoadingWouldRunItOrWriteOutsideIt) {
     EXPECT_FALSE(host.Receive().has_value());
     int status = host.Wait();
     std::string described = host.Describe();
-    ASSERT_TRUE(WIFEXITED(status)) << described;
-    EXPECT_EQ(WEXITSTATUS(status), internal::kWorkerExitSetupFailed) << described;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == internal::kWorkerExitSetupFailed)
+        << described;
     EXPECT_THAT(described, ::testing::HasSubstr(c.reason));
-    EXPECT_FALSE(std::filesystem::exists(marker)) << "module code ran while loading";
+    if (!c.marker.empty()) {
+      EXPECT_FALSE(std::filesystem::exists(c.marker)) << "module code ran while loading";
+    }
   }
 }
 

@@ -53,7 +53,12 @@ class CpuWatch {
   void Remove(WatchedWorker* worker) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& entry : entries_) {
-      if (&entry->shared == worker) entry->released = true;
+      if (&entry->shared != worker) continue;
+      // Closed now, not at the next sample: the caller's descriptor count
+      // is back where it was when this returns.
+      entry->released = true;
+      close(entry->pidfd);
+      entry->pidfd = -1;
     }
   }
 
@@ -68,7 +73,6 @@ class CpuWatch {
       for (auto it = entries_.begin(); it != entries_.end();) {
         Entry& entry = **it;
         if (entry.released) {
-          close(entry.pidfd);
           it = entries_.erase(it);
           continue;
         }
