@@ -24,6 +24,7 @@
 #include "ringfence/module.h"
 #include "ringfence/worker_pool.h"
 #include "src/process/output_pump.h"
+#include "src/process/worker_cpu_watch.h"
 #include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
@@ -460,6 +461,23 @@ TEST(ProcessBackendTest, AThreadLeftSpinningAfterACallIsStopped) {
   pid_t replacement = WorkerPid(*sandbox);
   EXPECT_GT(replacement, 0);
   EXPECT_NE(replacement, worker);
+}
+
+// CPU inside calls is not charged: a worker kept busy by calls (short
+// and long ones, back to back and with pauses) for longer than the watch's
+// bound lives on.
+TEST(ProcessBackendTest, CpuUsedInsideCallsIsNotCharged) {
+  auto compute = OpenNative(testing::ExampleModulePath("compute_native"));
+  ASSERT_NE(compute, nullptr);
+  auto until = std::chrono::steady_clock::now() +
+               std::chrono::nanoseconds(4 * internal::kIdleCpuBurstNs);
+  int calls = 0;
+  for (int32_t rounds = 1; std::chrono::steady_clock::now() < until; rounds = rounds * 2 % 4099) {
+    Result<int64_t> done = compute->Call<int64_t(int32_t)>("compute_workload", rounds);
+    ASSERT_TRUE(done.ok()) << testing::Describe(done);
+    if (++calls % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(compute->restart_count(), 0u);
 }
 
 // A call past its deadline ends with the whole worker gone: every one of

@@ -12,11 +12,21 @@
 #include <thread>
 #include <vector>
 
-#include "src/gate/futex.h"
 #include "src/process/worker_spawn.h"
 
 namespace ringfence::internal {
 namespace {
+
+// Call times come from the coarse clock (a tick of a few ms; ~5 ns to read
+// against ~23 ns for CLOCK_MONOTONIC here): a call that crosses a tick is
+// counted a whole tick, one that does not, nothing - right on average over
+// the many calls of a sampling period, and the watch leaves a generous
+// margin (kIdleCpuBurstNs, and every core per call).
+uint64_t CoarseNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
+}
 
 struct Entry {
   WatchedWorker shared;
@@ -90,7 +100,7 @@ class CpuWatch {
     // (in the worker's favour), never missed.
     uint64_t began = entry.shared.call_began_ns.load(std::memory_order_acquire);
     uint64_t total = entry.shared.call_ns_total.load(std::memory_order_acquire);
-    uint64_t now = MonotonicNs();
+    uint64_t now = CoarseNs();
     uint64_t call_ns = total + (began != 0 && now > began ? now - began : 0);
     timespec cpu{};
     if (clock_gettime(entry.clock, &cpu) != 0) return;  // it has ended
@@ -140,13 +150,13 @@ void UnwatchWorker(WatchedWorker* worker) {
 }
 
 void CallBegins(WatchedWorker* worker) {
-  if (worker != nullptr) worker->call_began_ns.store(MonotonicNs(), std::memory_order_release);
+  if (worker != nullptr) worker->call_began_ns.store(CoarseNs(), std::memory_order_release);
 }
 
 void CallEnds(WatchedWorker* worker) {
   if (worker == nullptr) return;
   uint64_t began = worker->call_began_ns.load(std::memory_order_relaxed);
-  uint64_t now = MonotonicNs();
+  uint64_t now = CoarseNs();
   // Total first: the watch reads began first, so it never misses the call.
   worker->call_ns_total.store(
       worker->call_ns_total.load(std::memory_order_relaxed) + (now > began ? now - began : 0),

@@ -12,8 +12,9 @@
 // passes kIdleCpuBurstNs is sent SIGKILL. A spinning thread is so stopped
 // within about kIdleCpuBurstNs of CPU plus two periods.
 //
-// The host's cost per call: two vDSO clock reads and two atomic stores (on
-// entry into and return from the worker), none per nested call.
+// The host's cost per call: two reads of the coarse clock (vDSO) and two
+// atomic stores (on entry into and return from the worker), none per
+// nested call.
 #ifndef RINGFENCE_SRC_PROCESS_WORKER_CPU_WATCH_H_
 #define RINGFENCE_SRC_PROCESS_WORKER_CPU_WATCH_H_
 
@@ -33,7 +34,8 @@ inline constexpr double kIdleCpuShare = 0.05;
 // reads them. Freed by the watch thread after UnwatchWorker.
 struct WatchedWorker {
   // Wall time spent in finished calls, and when the current call began
-  // (0: none). Written by the instance's thread only.
+  // (0: none), by CLOCK_MONOTONIC_COARSE. Written by the instance's thread
+  // only.
   std::atomic<uint64_t> call_ns_total{0};
   std::atomic<uint64_t> call_began_ns{0};
   // Set by the watch thread when it stopped the worker; the CPU it had been
