@@ -100,6 +100,7 @@ class Checker {
     if (Status s = ReadSegments(); !s.ok()) return s;
     if (Status s = ReadDynamic(); !s.ok()) return s;
     if (Status s = CheckSymbols(); !s.ok()) return s;
+    if (Status s = CheckVersions(); !s.ok()) return s;
     if (Status s = CheckRelocations(rela_, rela_size_, "DT_RELA"); !s.ok()) return s;
     return CheckRelocations(jmprel_, jmprel_size_, "DT_JMPREL");
   }
@@ -233,6 +234,10 @@ class Checker {
         case DT_HASH: hash_ = value; break;
         case DT_GNU_HASH: gnu_hash_ = value; break;
         case DT_VERSYM: versym_ = value; break;
+        case DT_VERNEED: verneed_ = value; break;
+        case DT_VERNEEDNUM: verneed_count_ = value; break;
+        case DT_VERDEF: verdef_ = value; break;
+        case DT_VERDEFNUM: verdef_count_ = value; break;
         case DT_FLAGS:
           if ((value & DF_TEXTREL) != 0) return Refuse("has DF_TEXTREL (relocations in its code)");
           break;
@@ -292,7 +297,7 @@ class Checker {
       uint64_t chains_vaddr = buckets_vaddr + uint64_t{buckets} * 4;
       uint64_t count = first;
       uint32_t last = 0;
-      for (uint32_t b = 0; b < buckets; ++b) last = std::max(last, At<uint32_t>(*bucket_at + b * 4));
+      for (uint64_t b = 0; b < buckets; ++b) last = std::max(last, At<uint32_t>(*bucket_at + b * 4));
       if (last >= first) {
         // Follow the last chain to its end (the entry with bit 0 set).
         for (uint64_t i = last;; ++i) {
@@ -323,6 +328,46 @@ class Checker {
         return Refuse("has an IFUNC symbol " + std::string(*String(symbol.st_name)) +
                       " (its resolver would run while the module loads)");
       }
+    }
+    return Status::Ok();
+  }
+
+  // The symbol version tables the loader walks: every entry and name
+  // inside the object (a chain is followed at most as far as its count).
+  Status CheckVersions() const {
+    auto refuse = [] { return Refuse("has symbol version tables outside its loaded bytes"); };
+    if (verneed_count_ != 0 && !verneed_) return refuse();
+    uint64_t at = verneed_.value_or(0);
+    for (uint64_t i = 0; i < verneed_count_; ++i) {
+      std::optional<uint64_t> entry = Table(at, 1, sizeof(Elf64_Verneed));
+      if (!entry) return refuse();
+      auto need = At<Elf64_Verneed>(*entry);
+      if (!String(need.vn_file)) return refuse();
+      uint64_t aux_at = at + need.vn_aux;
+      for (uint16_t j = 0; j < need.vn_cnt; ++j) {
+        std::optional<uint64_t> aux = Table(aux_at, 1, sizeof(Elf64_Vernaux));
+        if (!aux) return refuse();
+        auto version = At<Elf64_Vernaux>(*aux);
+        if (!String(version.vna_name)) return refuse();
+        aux_at += version.vna_next;
+      }
+      at += need.vn_next;
+    }
+    if (verdef_count_ != 0 && !verdef_) return refuse();
+    at = verdef_.value_or(0);
+    for (uint64_t i = 0; i < verdef_count_; ++i) {
+      std::optional<uint64_t> entry = Table(at, 1, sizeof(Elf64_Verdef));
+      if (!entry) return refuse();
+      auto definition = At<Elf64_Verdef>(*entry);
+      uint64_t aux_at = at + definition.vd_aux;
+      for (uint16_t j = 0; j < definition.vd_cnt; ++j) {
+        std::optional<uint64_t> aux = Table(aux_at, 1, sizeof(Elf64_Verdaux));
+        if (!aux) return refuse();
+        auto version = At<Elf64_Verdaux>(*aux);
+        if (!String(version.vda_name)) return refuse();
+        aux_at += version.vda_next;
+      }
+      at += definition.vd_next;
     }
     return Status::Ok();
   }
@@ -361,7 +406,10 @@ class Checker {
   std::vector<Elf64_Phdr> loads_;
   uint64_t dynamic_offset_ = 0;
   uint64_t dynamic_count_ = 0;
-  std::optional<uint64_t> strtab_, symtab_, rela_, jmprel_, hash_, gnu_hash_, versym_;
+  std::optional<uint64_t> strtab_, symtab_, rela_, jmprel_, hash_, gnu_hash_, versym_, verneed_,
+      verdef_;
+  uint64_t verneed_count_ = 0;
+  uint64_t verdef_count_ = 0;
   uint64_t strsz_ = 0;
   uint64_t rela_size_ = 0;
   uint64_t jmprel_size_ = 0;

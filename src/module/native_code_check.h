@@ -16,6 +16,8 @@
 //   - dynamic tags from an allowlist (no DT_INIT/FINI(_ARRAY), PREINIT_ARRAY,
 //     TEXTREL, AUDIT, DEPAUDIT, FILTER, AUXILIARY, RPATH/RUNPATH, ...);
 //     DT_NEEDED only for the libraries the worker has loaded already;
+//   - every table the loader reads (strings, symbols, hash tables, symbol
+//     versions, relocations) inside the object's loaded bytes;
 //   - no STT_GNU_IFUNC dynamic symbol;
 //   - relocations (RELA only) of the types the toolchain emits for data and
 //     calls, never R_X86_64_IRELATIVE, each writing 8 bytes inside a
