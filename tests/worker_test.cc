@@ -405,6 +405,26 @@ TEST(WorkerTest, RefusesCodeWhoseLoadingWouldRunItOrWriteOutsideIt) {
   }
 }
 
+// The module's entry (which hands over its tables) is the first module code
+// to run, after the lockdown: worker_probe's entry tries to create a file.
+TEST(WorkerTest, TheModulesEntryRunsOnlyAfterTheLockdown) {
+  std::string marker = ::testing::TempDir() + "/rf-entry-marker-" + std::to_string(getpid());
+  unlink(marker.c_str());
+  testing::ScopedEnvironmentVariable marker_variable("RINGFENCE_TEST_MARKER", marker);
+  FakeHost host;
+  host.Spawn();
+  bool ready = host.Receive().has_value();
+  EXPECT_FALSE(ready) << "the worker served: its entry could open a file";
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the entry ran before the lockdown";
+  if (!ready) {
+    int status = host.Wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == internal::kWorkerExitSignalBase + SIGSYS)
+        << host.Describe();
+    EXPECT_EQ(host.layout()->crash.syscall, SYS_openat);
+  }
+  unlink(marker.c_str());
+}
+
 TEST(WorkerTest, ParentAlreadyGoneEndsTheWorkerBeforeReady) {
   FakeHost host(SpawnOptions{.parent_pid = 1});
   host.Spawn();
