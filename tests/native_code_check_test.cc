@@ -148,6 +148,17 @@ TEST_F(NativeCodeCheckTest, ARelocationWritingOutsideTheObjectIsRefused) {
   }
 }
 
+// Counts the loader trusts are checked against what the file can hold
+// before anything is walked: a huge DT_VERNEEDNUM is refused at once.
+TEST_F(NativeCodeCheckTest, ImpossibleTableCountsAreRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  for (int64_t tag : {int64_t{DT_VERNEEDNUM}, int64_t{DT_RELASZ}, int64_t{DT_STRSZ}}) {
+    std::vector<uint8_t> patched = testing::WithDynamicValue(good, tag, uint64_t{1} << 40);
+    ASSERT_FALSE(patched.empty()) << "calc_native has no dynamic tag " << tag;
+    EXPECT_EQ(internal::CheckNativeCode(patched).code(), StatusCode::kNotAModule) << tag;
+  }
+}
+
 // Any prefix of a good object, and any single corrupted byte in its
 // headers, gives a Status (never a crash or an out-of-bounds read: the ASan
 // build checks the latter).

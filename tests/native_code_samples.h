@@ -21,10 +21,12 @@ inline std::vector<uint8_t> ReadBytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), {});
 }
 
-// The file offset of the first entry of the object's DT_RELA table, found
-// the way the loader finds it (program headers, then the dynamic section).
-// Assumes a well-formed object: only for the tests' own builds.
-inline std::optional<size_t> FirstRelocationOffset(const std::vector<uint8_t>& elf) {
+// The file offsets of the dynamic entry with `tag` (if `value_at` is false)
+// or of what its value points at, found the way the loader finds them
+// (program headers, then the dynamic section). Assumes a well-formed
+// object: only for the tests' own builds.
+inline std::optional<size_t> DynamicOffset(const std::vector<uint8_t>& elf, int64_t tag,
+                                           bool value_at) {
   Elf64_Ehdr header;
   std::memcpy(&header, elf.data(), sizeof header);
   std::vector<Elf64_Phdr> segments(header.e_phnum);
@@ -46,10 +48,27 @@ inline std::optional<size_t> FirstRelocationOffset(const std::vector<uint8_t>& e
       Elf64_Dyn entry;
       std::memcpy(&entry, elf.data() + at, sizeof entry);
       if (entry.d_tag == DT_NULL) break;
-      if (entry.d_tag == DT_RELA) return file_offset(entry.d_un.d_ptr);
+      if (entry.d_tag == tag) return value_at ? file_offset(entry.d_un.d_ptr) : at;
     }
   }
   return std::nullopt;
+}
+
+// The file offset of the first entry of the object's DT_RELA table.
+inline std::optional<size_t> FirstRelocationOffset(const std::vector<uint8_t>& elf) {
+  return DynamicOffset(elf, DT_RELA, /*value_at=*/true);
+}
+
+// `elf` with the value of its dynamic entry `tag` replaced (empty if none).
+inline std::vector<uint8_t> WithDynamicValue(std::vector<uint8_t> elf, int64_t tag,
+                                             uint64_t value) {
+  std::optional<size_t> at = DynamicOffset(elf, tag, /*value_at=*/false);
+  if (!at) return {};
+  Elf64_Dyn entry;
+  std::memcpy(&entry, elf.data() + *at, sizeof entry);
+  entry.d_un.d_val = value;
+  std::memcpy(elf.data() + *at, &entry, sizeof entry);
+  return elf;
 }
 
 // `elf` with its first relocation aimed at `target` (an address relative

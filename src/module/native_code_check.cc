@@ -336,6 +336,14 @@ class Checker {
   // inside the object (a chain is followed at most as far as its count).
   Status CheckVersions() const {
     auto refuse = [] { return Refuse("has symbol version tables outside its loaded bytes"); };
+    // Every entry lies in the file: a count beyond what it could hold, or a
+    // chain that does not advance, is refused before it is walked.
+    if (verneed_count_ > code_.size() / sizeof(Elf64_Verneed) ||
+        verdef_count_ > code_.size() / sizeof(Elf64_Verdef)) {
+      return refuse();
+    }
+    // Auxiliary entries too: no more in all than the file could hold.
+    uint64_t budget = code_.size() / sizeof(Elf64_Vernaux);
     if (verneed_count_ != 0 && !verneed_) return refuse();
     uint64_t at = verneed_.value_or(0);
     for (uint64_t i = 0; i < verneed_count_; ++i) {
@@ -346,11 +354,13 @@ class Checker {
       uint64_t aux_at = at + need.vn_aux;
       for (uint16_t j = 0; j < need.vn_cnt; ++j) {
         std::optional<uint64_t> aux = Table(aux_at, 1, sizeof(Elf64_Vernaux));
-        if (!aux) return refuse();
+        if (!aux || budget-- == 0) return refuse();
         auto version = At<Elf64_Vernaux>(*aux);
         if (!String(version.vna_name)) return refuse();
+        if (version.vna_next == 0 && j + 1 < need.vn_cnt) return refuse();
         aux_at += version.vna_next;
       }
+      if (need.vn_next == 0 && i + 1 < verneed_count_) return refuse();
       at += need.vn_next;
     }
     if (verdef_count_ != 0 && !verdef_) return refuse();
@@ -362,11 +372,13 @@ class Checker {
       uint64_t aux_at = at + definition.vd_aux;
       for (uint16_t j = 0; j < definition.vd_cnt; ++j) {
         std::optional<uint64_t> aux = Table(aux_at, 1, sizeof(Elf64_Verdaux));
-        if (!aux) return refuse();
+        if (!aux || budget-- == 0) return refuse();
         auto version = At<Elf64_Verdaux>(*aux);
         if (!String(version.vda_name)) return refuse();
+        if (version.vda_next == 0 && j + 1 < definition.vd_cnt) return refuse();
         aux_at += version.vda_next;
       }
+      if (definition.vd_next == 0 && i + 1 < verdef_count_) return refuse();
       at += definition.vd_next;
     }
     return Status::Ok();
