@@ -115,6 +115,23 @@ TEST(CrashReportJsonTest, ProcessBackendFieldsOnlyWhenSet) {
   EXPECT_EQ(json.size(), 17u) << json.dump();
 }
 
+// A trap made from the worker's crash record (which module code can
+// write) says so in both forms; one the host saw for itself does not.
+TEST(CrashReportJsonTest, WorkerReportedDetailsAreMarkedUnverified) {
+  CrashReport report = SampleReport();
+  EXPECT_FALSE(Parse(report.ToJson()).contains("worker_reported"));
+  EXPECT_THAT(report.ToLine(), Not(HasSubstr("unverified")));
+  report.trap.kind = TrapKind::kSyscallDenied;
+  report.trap.signal = 31;
+  report.trap.syscall = "unknown system call number 2147483647";
+  report.trap.worker_reported = true;
+  Json json = Parse(report.ToJson());
+  EXPECT_EQ(json["worker_reported"], true);
+  EXPECT_THAT(json["message"].get<std::string>(),
+              HasSubstr("[as reported by the worker: unverified]"));
+  EXPECT_THAT(report.ToLine(), HasSubstr("(as reported by the worker: unverified)"));
+}
+
 TEST(CrashReportJsonTest, HostileNamesRoundTripOrAreReplaced) {
   CrashReport report = SampleReport();
   const std::string quoted = "say \"hi\"\\ \n\t\r\x01\x1b[31m";

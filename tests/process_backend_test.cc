@@ -3,6 +3,7 @@
 // trap like any other, output reaches the log, workers die with their host,
 // and restarts leak neither file descriptors nor processes.
 #include <dirent.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,9 +24,11 @@
 #include "ringfence/module.h"
 #include "ringfence/worker_pool.h"
 #include "src/process/output_pump.h"
+#include "src/process/worker_cpu_watch.h"
 #include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
+#include "tools/worker/sandbox.h"
 
 namespace ringfence {
 namespace {
@@ -353,6 +356,169 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
   EXPECT_EQ(OpenFdCount(), fds_before);
   EXPECT_EQ(ChildCount(), children_before);
   EXPECT_EQ(children_before, 2);  // the live worker and the pool's idle one
+}
+
+}  // namespace
+}  // namespace ringfence
+
+namespace ringfence {
+namespace {
+
+bool HasThreads(pid_t pid) {
+  DIR* tasks = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (tasks == nullptr) return false;
+  bool any = false;
+  while (dirent* entry = readdir(tasks)) any |= entry->d_name[0] != '.';
+  closedir(tasks);
+  return any && !ProcessGone(pid);
+}
+
+// A module that starts threads in a loop gets pthread_create's EAGAIN at
+// the worker's bound (RLIMIT_NPROC, enforced even though this host runs as
+// root: the worker runs as a user of its own); the host and the worker go on.
+TEST(ProcessBackendTest, ThreadsPastTheWorkersBoundAreRefused) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  Result<int32_t> started = sandbox->Call<int32_t(int32_t)>("spawn_threads", 1000);
+  ASSERT_TRUE(started.ok()) << testing::Describe(started);
+  // The serving thread counts too.
+  EXPECT_EQ(started.value(), static_cast<int32_t>(worker::kWorkerThreadLimit) - 1);
+  Result<int32_t> more = sandbox->Call<int32_t(int32_t)>("spawn_threads", 10);
+  ASSERT_TRUE(more.ok()) << testing::Describe(more);
+  EXPECT_EQ(more.value(), 0);
+  EXPECT_EQ(WorkerPid(*sandbox), worker);
+  EXPECT_EQ(sandbox->restart_count(), 0u);
+}
+
+// The same bound for a host that is not root: the worker cannot change its
+// user, so it counts its threads in a user namespace of its own (or, where
+// those are not allowed, refuses to start). The host here is a child of
+// this test that became an unprivileged user first.
+TEST(ProcessBackendTest, ThreadsAreBoundedForAnUnprivilegedHostToo) {
+  if (geteuid() != 0) GTEST_SKIP() << "this host is unprivileged: the test above is this one";
+  constexpr uid_t kNobody = 65534;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t host = fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    close(fds[0]);
+    // What the child says: threads started, or -1 and why it could not.
+    auto say = [&](int32_t started, const std::string& why) {
+      std::string text = std::to_string(started) + " " + why;
+      (void)!write(fds[1], text.data(), text.size());
+      _exit(0);
+    };
+    if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
+        setresuid(kNobody, kNobody, kNobody) != 0) {
+      say(-1, "cannot become an unprivileged user");
+    }
+    StatusOr<std::shared_ptr<const Module>> module =
+        Module::Load(testing::TestModulePath("lib_sandbox_native"));
+    if (!module.ok()) say(-1, module.status().ToString());
+    CompartmentOptions options;
+    options.isolation = Isolation::kProcess;
+    StatusOr<std::unique_ptr<Compartment>> sandbox = Compartment::Create(*module, options);
+    if (!sandbox.ok()) say(-1, sandbox.status().ToString());
+    Result<int32_t> started = (*sandbox)->Call<int32_t(int32_t)>("spawn_threads", 1000);
+    say(started.ok() ? started.value() : -1, started.ok() ? "" : testing::Describe(started));
+  }
+  close(fds[1]);
+  std::string said;
+  char buffer[512];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) said.append(buffer, n);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(host, &status, 0), host);
+  int32_t started = std::stoi(said);
+  if (started < 0) {
+    // Only a worker that cannot have the bound may fail, saying so.
+    EXPECT_THAT(said, HasSubstr("user namespaces unavailable"));
+  } else {
+    EXPECT_EQ(started, static_cast<int32_t>(worker::kWorkerThreadLimit) - 1) << said;
+  }
+}
+
+// A thread left spinning after its call returned is stopped by the host's
+// CPU watch (worker_cpu_watch.h) within its bound, with no call to end;
+// the next call reports why, and the one after runs in a new worker.
+TEST(ProcessBackendTest, AThreadLeftSpinningAfterACallIsStopped) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  Result<int32_t> left = sandbox->Call<int32_t()>("spin_in_background");
+  ASSERT_TRUE(left.ok()) << testing::Describe(left);
+  ASSERT_EQ(left.value(), 0);
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(worker); }, kSettleLimit))
+      << "the worker still runs a spinning thread";
+  Result<int32_t> next = sandbox->Call<int32_t()>("pid");
+  ASSERT_TRUE(next.trapped()) << testing::Describe(next);
+  EXPECT_EQ(next.trap().kind, TrapKind::kSignal) << next.trap().ToString();
+  EXPECT_EQ(next.trap().signal, SIGKILL);
+  EXPECT_THAT(next.trap().detail, HasSubstr("CPU outside calls"));
+  EXPECT_FALSE(next.trap().worker_reported);
+  pid_t replacement = WorkerPid(*sandbox);
+  EXPECT_GT(replacement, 0);
+  EXPECT_NE(replacement, worker);
+}
+
+// CPU inside calls is not charged: a worker kept busy by calls (short
+// and long ones, back to back and with pauses) for longer than the watch's
+// bound lives on.
+TEST(ProcessBackendTest, CpuUsedInsideCallsIsNotCharged) {
+  auto compute = OpenNative(testing::ExampleModulePath("compute_native"));
+  ASSERT_NE(compute, nullptr);
+  auto until = std::chrono::steady_clock::now() +
+               std::chrono::nanoseconds(4 * internal::kIdleCpuBurstNs);
+  int calls = 0;
+  for (int32_t rounds = 1; std::chrono::steady_clock::now() < until; rounds = rounds * 2 % 4099) {
+    Result<int64_t> done = compute->Call<int64_t(int32_t)>("compute_workload", rounds);
+    ASSERT_TRUE(done.ok()) << testing::Describe(done);
+    if (++calls % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(compute->restart_count(), 0u);
+}
+
+// A call past its deadline ends with the whole worker gone: every one of
+// its threads (here five spinning), and no process left behind.
+TEST(ProcessBackendTest, ACallPastItsDeadlineTakesTheWholeWorker) {
+  CompartmentOptions options;
+  options.call_timeout = std::chrono::milliseconds(300);
+  auto sandbox = OpenNative(testing::TestModulePath("lib_sandbox_native"), options);
+  ASSERT_NE(sandbox, nullptr);
+  pid_t worker = WorkerPid(*sandbox);
+  ASSERT_TRUE(HasThreads(worker));
+  Result<int32_t> spun = sandbox->Call<int32_t(int32_t)>("spin_with_threads", 4);
+  ASSERT_TRUE(spun.trapped()) << testing::Describe(spun);
+  EXPECT_EQ(spun.trap().kind, TrapKind::kTimeout) << spun.trap().ToString();
+  // Reaped before the call returned: no thread of it is left.
+  EXPECT_TRUE(ProcessGone(worker));
+  EXPECT_FALSE(HasThreads(worker));
+  sandbox.reset();
+  EXPECT_TRUE(PoolSettlesWithChildren(internal::kDefaultIdleWorkers));
+}
+
+// The crash record is written inside the module's process: a module that
+// sends itself SIGSYS does not get a "denied system call" (only seccomp's
+// SIGSYS is one), and every detail from the record is marked as the
+// worker's word, in the trap and in the line people read.
+TEST(ProcessBackendTest, AForgedCrashRecordIsNotPresentedAsVerified) {
+  auto sandbox = OpenSandbox();
+  ASSERT_NE(sandbox, nullptr);
+  Result<int32_t> forged = sandbox->Call<int32_t()>("fake_denial");
+  ASSERT_TRUE(forged.trapped()) << testing::Describe(forged);
+  EXPECT_EQ(forged.trap().kind, TrapKind::kSignal) << forged.trap().ToString();
+  EXPECT_EQ(forged.trap().signal, SIGSYS);
+  EXPECT_EQ(forged.trap().syscall, "");
+  EXPECT_TRUE(forged.trap().worker_reported);
+  EXPECT_THAT(forged.trap().ToString(), HasSubstr("as reported by the worker: unverified"));
+  // A real denial comes through the same record: named, and marked too.
+  Result<int32_t> denied = sandbox->Call<int32_t()>("do_open");
+  ASSERT_TRUE(denied.trapped()) << testing::Describe(denied);
+  EXPECT_EQ(denied.trap().kind, TrapKind::kSyscallDenied);
+  EXPECT_EQ(denied.trap().syscall, "openat");
+  EXPECT_TRUE(denied.trap().worker_reported);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -31,6 +32,7 @@
 #include "src/process/worker_assignment.h"
 #include "src/process/worker_exit.h"
 #include "src/process/worker_path.h"
+#include "tests/native_code_samples.h"
 #include "tests/test_support.h"
 
 extern char** environ;
@@ -92,6 +94,7 @@ struct SpawnOptions {
   std::vector<std::string> extra_args;
   std::optional<pid_t> parent_pid;  // default: the spawning process
   std::string region_bytes;         // non-empty: one region of 1 MiB with these bytes
+  std::string code;                 // the module's shared object; empty: worker_probe
 };
 
 constexpr uint64_t kRegionAddress = 0x10000000;
@@ -108,8 +111,11 @@ class FakeHost {
     layout_ = static_cast<ChannelLayout*>(memory);
     layout_->magic = internal::kChannelMagic;
     layout_->version = internal::kChannelVersion;
-    std::ifstream probe(RF_WORKER_PROBE_PATH, std::ios::binary);
-    std::string code((std::istreambuf_iterator<char>(probe)), {});
+    std::string code = options_.code;
+    if (code.empty()) {
+      std::ifstream probe(RF_WORKER_PROBE_PATH, std::ios::binary);
+      code.assign(std::istreambuf_iterator<char>(probe), {});
+    }
     EXPECT_FALSE(code.empty());
     code_fd_ = MemfdWithBytes("test-code", code, 0);
     if (!options_.region_bytes.empty()) {
@@ -355,6 +361,68 @@ TEST(WorkerTest, ProtocolViolationEndsTheWorker) {
   int status = host.Wait();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), internal::kWorkerExitProtocolError);
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+// Shared objects whose loading would run module code before the lockdown,
+// or write outside the object: the worker refuses them before dlopen, so
+// the marker their code would create never appears.
+TEST(WorkerTest, RefusesCodeWhoseLoadingWouldRunItOrWriteOutsideIt) {
+  std::string dir = ::testing::TempDir();
+  std::string marker = dir + "/rf-worker-marker-" + std::to_string(getpid());
+  unlink(marker.c_str());
+  testing::ScopedEnvironmentVariable marker_variable("RINGFENCE_TEST_MARKER", marker);
+  std::vector<uint8_t> probe = testing::ReadBytes(RF_WORKER_PROBE_PATH);
+  std::vector<uint8_t> patched = testing::WithFirstRelocationAt(probe, 0x7f0000000000);
+  ASSERT_FALSE(patched.empty()) << "worker_probe has no DT_RELA";
+  struct Case {
+    std::string code;
+    const char* reason;
+    std::string marker;
+  };
+  for (const Case& c : {Case{FileBytes(RF_HOSTILE_INIT_PATH), "DT_INIT", marker},
+                        Case{FileBytes(RF_HOSTILE_IFUNC_PATH), "IFUNC", RF_HOSTILE_IFUNC_MARKER},
+                        Case{std::string(patched.begin(), patched.end()), "writes outside", ""}}) {
+    SCOPED_TRACE(c.reason);
+    if (!c.marker.empty()) unlink(c.marker.c_str());
+    SpawnOptions options;
+    options.code = c.code;
+    FakeHost host(options);
+    host.Spawn();
+    EXPECT_FALSE(host.Receive().has_value());
+    int status = host.Wait();
+    std::string described = host.Describe();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == internal::kWorkerExitSetupFailed)
+        << described;
+    EXPECT_THAT(described, ::testing::HasSubstr(c.reason));
+    if (!c.marker.empty()) {
+      EXPECT_FALSE(std::filesystem::exists(c.marker)) << "module code ran while loading";
+    }
+  }
+}
+
+// The module's entry (which hands over its tables) is the first module code
+// to run, after the lockdown: worker_probe's entry tries to create a file.
+TEST(WorkerTest, TheModulesEntryRunsOnlyAfterTheLockdown) {
+  std::string marker = ::testing::TempDir() + "/rf-entry-marker-" + std::to_string(getpid());
+  unlink(marker.c_str());
+  testing::ScopedEnvironmentVariable marker_variable("RINGFENCE_TEST_MARKER", marker);
+  FakeHost host;
+  host.Spawn();
+  bool ready = host.Receive().has_value();
+  EXPECT_FALSE(ready) << "the worker served: its entry could open a file";
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the entry ran before the lockdown";
+  if (!ready) {
+    int status = host.Wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == internal::kWorkerExitSignalBase + SIGSYS)
+        << host.Describe();
+    EXPECT_EQ(host.layout()->crash.syscall, SYS_openat);
+  }
+  unlink(marker.c_str());
 }
 
 TEST(WorkerTest, ParentAlreadyGoneEndsTheWorkerBeforeReady) {

@@ -73,6 +73,14 @@ struct Trap {
   int signal = 0;
   std::string syscall;
   std::string detail;
+  // Process backend: true when kind, signal, syscall, function and backtrace
+  // come from the worker's crash record. The worker's crash handler runs in
+  // the module's process, where module code can write the record itself:
+  // these are the worker's word, unverified (the host only checks they are
+  // in range: a signal number, a known system call, addresses inside the
+  // module's code). What the host knows for itself is that the worker
+  // stopped serving and that it killed it.
+  bool worker_reported = false;
 
   // One line for people: "trap: divide-by-zero in calc.divide (function
   // div_impl)". Starts with "trap:".

@@ -10,6 +10,11 @@
 
 const rf_worker_api* rf_native_worker;
 
+/* The module's identity for __cxa_atexit (C++ static destructors). The
+ * module is linked without the C runtime's start files, whose crtbegin.o
+ * would define it - together with code the dynamic loader runs. */
+__attribute__((visibility("hidden"))) void* __dso_handle = &__dso_handle;
+
 void rf_log(int32_t level, const char* message, size_t length) {
   rf_native_worker->log(level, message, length);
 }

@@ -44,6 +44,7 @@ std::string Trap::ToString() const {
                         *memory_limit_refused >> 20);
   }
   if (!detail.empty()) text += fmt::format(": {}", detail);
+  if (worker_reported) text += " [as reported by the worker: unverified]";
   return text;
 }
 

@@ -525,6 +525,8 @@ Trap Compartment::MakeTrap(uint32_t export_index, rf_import_context* core) {
   trap.signal = core->worker_signal;
   trap.syscall = std::move(core->worker_syscall);
   trap.detail = std::move(core->worker_detail);
+  trap.worker_reported = core->worker_reported;
+  core->worker_reported = false;
   core->worker_signal = 0;
   core->worker_syscall.clear();
   core->worker_detail.clear();

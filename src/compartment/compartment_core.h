@@ -80,6 +80,7 @@ struct rf_import_context {
   int32_t worker_signal = 0;
   std::string worker_syscall;
   std::string worker_detail;
+  bool worker_reported = false;  // Trap::worker_reported
   // Process backend: CompartmentOptions::call_timeout in ns (0: none), which
   // also bounds a worker's start when the thread has no deadline.
   uint64_t start_limit_ns = 0;

@@ -17,6 +17,7 @@
 #include "ringfence/module_file.h"
 #include "src/module/code_range.h"
 #include "src/module/module_file_check.h"
+#include "src/module/native_code_check.h"
 #include "src/process/process_instance.h"
 #include "src/wasm/host_api.h"
 
@@ -172,6 +173,10 @@ StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const ui
 }
 
 Status Module::LoadNative(std::span<const uint8_t> code, const std::string& origin) {
+  // Refused here, with the reason, rather than by every worker that loads it.
+  if (Status checked = internal::CheckNativeCode(code); !checked.ok()) {
+    return Status(checked.code(), fmt::format("{}: {}", origin, checked.message()));
+  }
   // Workers read the code from this memfd; sealed, so none can change it
   // for the next.
   StatusOr<int> staged = StageCode(code, descriptor_.name, origin, MFD_ALLOW_SEALING);

@@ -23,6 +23,7 @@
 #include "src/process/channel.h"
 #include "src/process/output_pump.h"
 #include "src/process/process_services.h"
+#include "src/process/worker_cpu_watch.h"
 #include "src/process/worker_messages.h"
 #include "src/process/worker_path.h"
 #include "src/process/worker_pool.h"
@@ -65,6 +66,10 @@ struct ProcessInstance {
   WorkerCode code;  // file_size from the module, the rest from the worker's ready
   uint32_t call_seq = 0;
   uint32_t service_seq = 0;
+  // Its CPU outside calls is bounded (worker_cpu_watch.h) from when it is
+  // ready until it is reaped; null before and after, or if unwatchable.
+  WatchedWorker* watch = nullptr;
+  uint32_t call_depth = 0;  // ProcessCall frames of this instance on the stack
   wasm_rt_memory_t payload{};  // the core's memory: the channel's payload area
 };
 
@@ -77,10 +82,16 @@ void CloseSocket(ProcessInstance& p) {
   p.socket_fd = -1;
 }
 
+void StopWatching(ProcessInstance& p) {
+  UnwatchWorker(p.watch);
+  p.watch = nullptr;
+}
+
 // Ends the worker (if any) and waits for it; idempotent. `status` gets how
 // it ended (as waitid reports it) unless null.
 void Reap(ProcessInstance& p, siginfo_t* status) {
   CloseSocket(p);
+  StopWatching(p);
   if (p.pidfd < 0) return;
   siginfo_t info{};
   if (!ReapIfExited(p.pidfd, &info)) {
@@ -116,6 +127,18 @@ void Shutdown(ProcessInstance& p) {
 // or has the pool reap it.
 void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
   rf_thread& thread = t_thread_gate.thread;
+  if (p.watch != nullptr && p.watch->stopped.load(std::memory_order_acquire)) {
+    // The host killed it (whatever crash record it may have written since).
+    uint64_t charged_ms = p.watch->charged_ns.load(std::memory_order_relaxed) / 1'000'000;
+    Reap(p, nullptr);
+    thread.trap_kind = RF_TRAP_SIGNAL;
+    core->worker_signal = SIGKILL;
+    core->worker_detail = fmt::format(
+        "the host stopped the worker: it used {} ms of CPU outside calls (the bound is {} ms "
+        "beyond {}% of a core), e.g. a thread left running after a call returned",
+        charged_ms, kIdleCpuBurstNs / 1'000'000, static_cast<int>(kIdleCpuShare * 100));
+    return;
+  }
   CrashRecord record;
   std::memcpy(static_cast<void*>(&record), static_cast<const void*>(&p.channel->crash),
               sizeof record);
@@ -125,6 +148,7 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     // a lie). The kernel's teardown of the process (~0.7 ms) needs no
     // waiting here: the pool's thread reaps it.
     CloseSocket(p);
+    StopWatching(p);
     KillWorker(p.pidfd);
     RetireWorker(RetiredWorker{p.pidfd, nullptr, 0, -1});
     p.pidfd = -1;
@@ -134,7 +158,8 @@ void TakeWorkerDeath(rf_import_context* core, ProcessInstance& p) {
     std::copy_n(crash->backtrace, crash->backtrace_depth, thread.backtrace);
     thread.backtrace_depth = crash->backtrace_depth;
     core->worker_signal = crash->signal;
-    if (crash->signal == SIGSYS) core->worker_syscall = std::move(crash->syscall);
+    core->worker_reported = true;
+    if (crash->trap_kind == RF_TRAP_SYSCALL) core->worker_syscall = std::move(crash->syscall);
     return;
   }
   siginfo_t status{};
@@ -394,7 +419,9 @@ void Instantiate(rf_thread* thread, void* instance, rf_import_context* core) {
   core->worker_signal = 0;
   core->worker_syscall.clear();
   core->worker_detail.clear();
+  core->worker_reported = false;
   if (!StartWorker(core, *p)) return;  // thread->trap_kind says why
+  p->watch = WatchWorker(p->pid, p->pidfd);
   p->payload.data = p->channel->payload;
   p->payload.size = kPayloadBytes;
   p->payload.pages = 1;
@@ -481,11 +508,15 @@ void ProcessCall(rf_import_context* core, uint32_t index, const uint64_t* args, 
   frame.instance = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) | RF_FRAME_MODULE_GATE);
   if (__builtin_setjmp(frame.jmp)) {
     t_thread_gate.thread.top = frame.prev;
-    Reap(*InstanceOf(core), nullptr);
+    ProcessInstance& unwound = *InstanceOf(core);
+    Reap(unwound, nullptr);
+    unwound.call_depth = 0;
     return;
   }
   thread->top = &frame;
+  if (p->call_depth++ == 0) CallBegins(p->watch);
   Exchange(core, *p, index, args, result);
+  if (--p->call_depth == 0) CallEnds(p->watch);
   thread->top = frame.prev;
 }
 

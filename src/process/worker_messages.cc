@@ -13,6 +13,10 @@
 namespace ringfence::internal {
 namespace {
 
+// si_code of a SIGSYS raised by a seccomp filter (the kernel's SYS_SECCOMP,
+// which glibc's headers do not define).
+constexpr int kSeccompSigsysCode = 1;
+
 uint32_t KindOfSignal(int signal, int code) {
   switch (signal) {
     case SIGSEGV:
@@ -24,7 +28,10 @@ uint32_t KindOfSignal(int signal, int code) {
       if (code == FPE_INTDIV) return RF_TRAP_DIV_BY_ZERO;
       if (code == FPE_INTOVF) return RF_TRAP_INT_OVERFLOW;
       return RF_TRAP_SIGNAL;
-    case SIGSYS: return RF_TRAP_SYSCALL;
+    case SIGSYS:
+      // Only seccomp's SIGSYS is a denied system call; one the module sent
+      // itself names none.
+      return code == kSeccompSigsysCode ? RF_TRAP_SYSCALL : RF_TRAP_SIGNAL;
   }
   return RF_TRAP_SIGNAL;
 }
@@ -73,9 +80,14 @@ std::optional<WorkerCrash> DecodeCrashRecord(const CrashRecord& record, const Wo
     crash.backtrace[depth++] = address;
   }
   crash.backtrace_depth = depth;
-  if (record.signal == SIGSYS) {
-    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, record.syscall);
-    crash.syscall = name != nullptr ? name : fmt::format("syscall {}", record.syscall);
+  if (crash.trap_kind == RF_TRAP_SYSCALL) {
+    // A number the kernel has no call for is shown as such, never as a
+    // name; the worker's word either way (Trap::worker_reported).
+    char* name = record.syscall >= 0
+                     ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, record.syscall)
+                     : nullptr;
+    crash.syscall =
+        name != nullptr ? name : fmt::format("unknown system call number {}", record.syscall);
     std::free(name);
   }
   return crash;

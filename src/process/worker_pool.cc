@@ -242,7 +242,9 @@ class WorkerPool {
         // One that ended before it was prepared cannot start at all (its
         // stderr says why): no more are spawned until the next Take, so a
         // broken installation does not make the pool spin.
-        if (!it->prepared) {
+        // (Only for the program takers want now: a worker of the one before
+        // that ends late must not fail their Take.)
+        if (!it->prepared && it->worker.program == program_) {
           failure_ = EndedWhileStarting(
               it->worker.program, fmt::format(" ({} {})",
                                               status.si_code == CLD_EXITED ? "exit code" : "signal",
@@ -265,7 +267,7 @@ class WorkerPool {
           return;
         }
         // Anything else (end of file: it ended): a worker that cannot start.
-        failure_ = EndedWhileStarting(it->worker.program, "");
+        if (it->worker.program == program_) failure_ = EndedWhileStarting(it->worker.program, "");
         KillWorker(it->worker.pidfd);
         LetGo(*it);
         idle_.erase(it);

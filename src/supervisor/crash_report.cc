@@ -86,6 +86,7 @@ std::string CrashReport::ToJson() const {
   if (trap.signal != 0) json["signal"] = trap.signal;
   if (!trap.syscall.empty()) json["syscall"] = trap.syscall;
   if (!trap.detail.empty()) json["detail"] = trap.detail;
+  if (trap.worker_reported) json["worker_reported"] = true;
   // Names chosen by a module may be any bytes: replace what is not UTF-8
   // rather than throw.
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -115,6 +116,7 @@ std::string CrashReport::ToLine() const {
     text += fmt::format(" [{}]", trap.function);
   }
   if (!trap.detail.empty()) text += fmt::format(": {}", trap.detail);
+  if (trap.worker_reported) text += " (as reported by the worker: unverified)";
   text += fmt::format("; restarts {}; action: {}", restart_count, action);
   return Printable(text);
 }

@@ -9,6 +9,7 @@
 
 #include "ringfence/internal/module_abi.h"
 #include "src/base/sha256.h"
+#include "src/module/native_code_check.h"
 #include "src/toolchain/elf_functions.h"
 #include "src/toolchain/native_glue_writer.h"
 #include "src/toolchain/native_interface.h"
@@ -100,8 +101,12 @@ class NativeBuilder {
     // Without it an export named like a libc function (minifs's `mount`)
     // resolves to libc's, which the worker loaded first, and the call makes
     // that system call instead.
-    argv.insert(argv.end(), {"-o", library.string(), "-lm", "-Wl,-z,defs", "-Wl,-z,now",
-                             "-Wl,-Bsymbolic"});
+    // -nostartfiles: no crti/crtbegin, whose _init, frame_dummy and
+    // destructor hooks are code the dynamic loader would run (DT_INIT,
+    // DT_INIT_ARRAY, DT_FINI_ARRAY); the shim defines the __dso_handle that
+    // crtbegin would. -z noexecstack: CheckNativeCode refuses any other.
+    argv.insert(argv.end(), {"-o", library.string(), "-nostartfiles", "-lm", "-Wl,-z,defs",
+                             "-Wl,-z,now", "-Wl,-z,noexecstack", "-Wl,-Bsymbolic"});
     Progress("linking native module");
     RF_RETURN_IF_ERROR(Run(argv));
     return library;
@@ -173,6 +178,16 @@ StatusOr<BuiltModule> BuildNativeCode(const BuildOptions& options, const SdkPath
   BuiltModule build;
   StatusOr<std::vector<uint8_t>> code = ReadFileBytes(*library);
   if (!code.ok()) return code.status();
+  // What the host and the worker will refuse is refused here, with the
+  // reason: e.g. a function pointer placed in .init_array.N by hand (only
+  // the plain .init_array and .ctors are moved to start()), an IFUNC.
+  if (Status checked = CheckNativeCode(*code); !checked.ok()) {
+    return Status(StatusCode::kBuildFailed,
+                  fmt::format("module {}: {}; a native module's code may run only after the "
+                              "worker has locked itself down (constructors: plain "
+                              "__attribute__((constructor)) or C++ initialisers)",
+                              module_name, checked.message()));
+  }
   build.code = std::move(*code);
   StatusOr<std::vector<NativeFunction>> functions = ReadElfFunctions(library->string());
   if (!functions.ok()) return functions.status();

@@ -2,7 +2,8 @@
 //
 //   C/C++ sources --clang -emit-llvm--> LLVM bitcode --LLVM C API--> interface
 //   bitcode --clang--> objects --objcopy--> constructors moved to rf_init_array
-//   objects + glue (native_glue_writer) + native_module_shim.c --link--> .so
+//   objects + glue (native_glue_writer) + native_module_shim.c
+//     --link -nostartfiles--> .so --CheckNativeCode--> refused, or the code
 //
 // The shared object is what the worker process loads (native_abi.h); the
 // host only reads the descriptor.
@@ -31,8 +32,9 @@ struct BuiltModule {
 // Builds options.sources (C/C++ only; checked by the caller) in `work`, a
 // scratch directory the caller owns, running every compiler with
 // `commands` (its sandbox; output unset). Errors: kBuildFailed (a compiler or
-// objcopy failed, or an export/import signature is not supported: named in
-// the message), kIoError.
+// objcopy failed, an export/import signature is not supported: named in
+// the message, or the linked object would run code or write outside itself
+// while loading: src/module/native_code_check.h), kIoError.
 StatusOr<BuiltModule> BuildNativeCode(const BuildOptions& options, const SdkPaths& sdk,
                                       const std::filesystem::path& work,
                                       const std::string& module_name,

@@ -106,6 +106,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RF_CHECK(crash->backtrace[i] >= kNativeCodeBase &&
              crash->backtrace[i] - kNativeCodeBase < code.file_size);
   }
-  RF_CHECK(crash->syscall.empty() == (crash->signal != SIGSYS));
+  // Only seccomp's SIGSYS names a system call.
+  RF_CHECK(crash->syscall.empty() == (crash->trap_kind != RF_TRAP_SYSCALL));
+  RF_CHECK(crash->trap_kind != RF_TRAP_SYSCALL || crash->signal == SIGSYS);
   return 0;
 }

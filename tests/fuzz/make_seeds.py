@@ -63,7 +63,8 @@ def module_seeds(build):
         offsets = [f["offset"] for f in json.loads(descriptor).get("native_functions", [])]
         code = data[64 + len(descriptor):][:max(offsets + [0]) + 64]
         header = b"RFMODULE" + data[8:12] + bytes(4) + struct.pack("<QQ", len(descriptor), len(code))
-        (out / path.name).write_bytes(header + hashlib.sha256(descriptor + code).digest() +
+        # Not *.rfm: module files are build output, ignored by git.
+        (out / (path.stem + ".module")).write_bytes(header + hashlib.sha256(descriptor + code).digest() +
                                       descriptor + code)
 
 

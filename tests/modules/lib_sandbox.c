@@ -4,6 +4,7 @@
  * sandbox denies; the worker is killed at the system call. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -79,3 +80,51 @@ RF_EXPORT(spin) int32_t spin(void) {
   for (volatile uint64_t i = 0;; ++i) {
   }
 }
+
+/* Threads and CPU: what a worker may not use without bound. */
+static void* sleep_forever(void* unused) {
+  (void)unused;
+  for (;;) sleep(1000);
+  return 0;
+}
+
+static void* spin_forever(void* unused) {
+  (void)unused;
+  for (volatile uint64_t i = 0;; ++i) {
+  }
+  return 0;
+}
+
+/* Tries to start `count` threads that never end (small stacks: the bound
+ * must be the thread count, not memory); returns how many it got. */
+RF_EXPORT(spawn_threads) int32_t spawn_threads(int32_t count) {
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, 64 * 1024);
+  int32_t started = 0;
+  for (; started < count; ++started) {
+    pthread_t thread;
+    if (pthread_create(&thread, &attributes, sleep_forever, 0) != 0) break;
+  }
+  pthread_attr_destroy(&attributes);
+  return started;
+}
+
+/* Returns at once, leaving a thread behind that spins. */
+RF_EXPORT(spin_in_background) int32_t spin_in_background(void) {
+  pthread_t thread;
+  return pthread_create(&thread, 0, spin_forever, 0);
+}
+
+/* Starts `count` spinning threads, then spins too (never returns). */
+RF_EXPORT(spin_with_threads) int32_t spin_with_threads(int32_t count) {
+  for (int32_t i = 0; i < count; ++i) {
+    pthread_t thread;
+    pthread_create(&thread, 0, spin_forever, 0);
+  }
+  return spin();
+}
+
+/* Sends itself SIGSYS: the crash record then names a "denied" system call
+ * (whatever the siginfo's syscall field holds) that nothing denied. */
+RF_EXPORT(fake_denial) int32_t fake_denial(void) { return raise(SIGSYS); }

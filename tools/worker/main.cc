@@ -20,8 +20,9 @@
 // Order matters: the first seccomp filter, installed before the worker
 // waits, still allows what receiving the assignment, mapping, loading and
 // setting limits need; all of that happens before the lockdown takes those
-// calls back. No module code runs before the lockdown except the entry that
-// returns the module's tables.
+// calls back. No module code runs before the lockdown: the code is checked
+// to give the dynamic loader nothing to run (no constructors, no IFUNC
+// resolvers) and the module's entry is called only after it.
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -128,13 +129,14 @@ int Run(int argc, char** argv) {
   RegisterWorkerAlive(layout);
   uint64_t region_bytes = MapRegions(options);
 
-  // 5. The module's code (runs only its entry, which returns its tables).
+  // 5. The module's code, checked and mapped; none of it runs.
   uint64_t code_bytes = FileSize(options.code_fd);
-  LoadedModule loaded = LoadNativeModule(options.code_fd, options.module, WorkerApi());
+  LoadedCode loaded = LoadNativeCode(options.code_fd, options.module);
 
   // 6-7. Nothing inherited but the channel and stdio; limits.
   CloseInheritedFds(options.channel_fd);
   SetResourceLimits(options, code_bytes, region_bytes);
+  BoundThreads(options.parent_pid);
   // The module's output reaches the host's log line by line (a crash loses
   // at most the line being written).
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -143,9 +145,11 @@ int Run(int argc, char** argv) {
   RecordCrashesIn(layout);
   LockDown(lockdown);
 
-  // 10. The module's constructors, then serve.
-  StartChannel(layout, loaded.module);
-  loaded.module->start();
+  // 10. The module's first code: its entry (its tables), its constructors;
+  // then serve.
+  const rf_native_module* module = BindNativeModule(loaded, options.module, WorkerApi());
+  StartChannel(layout, module);
+  module->start();
   SendReady(loaded.code_begin, loaded.code_end, loaded.load_base);
   Serve();
 }

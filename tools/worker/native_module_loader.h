@@ -1,5 +1,8 @@
-// Loads a module's native shared object into the worker (no module code
-// runs: the build moved its constructors to rf_native_module::start).
+// Loads a module's native shared object into the worker in two steps, so
+// that none of the module's code runs before the lockdown: LoadNativeCode
+// (before it) checks the object (src/module/native_code_check.h: nothing
+// the dynamic loader would run, no write outside the object) and maps it;
+// BindNativeModule (after it) calls the module's entry for its tables.
 #ifndef RINGFENCE_TOOLS_WORKER_NATIVE_MODULE_LOADER_H_
 #define RINGFENCE_TOOLS_WORKER_NATIVE_MODULE_LOADER_H_
 
@@ -10,8 +13,8 @@
 
 namespace ringfence::worker {
 
-struct LoadedModule {
-  const rf_native_module* module = nullptr;
+struct LoadedCode {
+  void* library = nullptr;  // the dlopen handle, for the process's life
   // The shared object's executable segments, [code_begin, code_end).
   uintptr_t code_begin = 0;
   uintptr_t code_end = 0;
@@ -19,14 +22,19 @@ struct LoadedModule {
   uintptr_t load_base = 0;
 };
 
-// dlopen()s /proc/self/fd/<code_fd>, calls its RF_NATIVE_ENTRY_SYMBOL with
-// `api` and checks the answer: ABI versions, the name `expected_name`, at
-// most 6 parameters and 1 result per export (what one kMessageCall
-// carries). On any failure prints why to stderr and exits with
-// kWorkerExitSetupFailed. The library stays loaded for the process's life;
-// code_fd may be closed afterwards.
-LoadedModule LoadNativeModule(int code_fd, const std::string& expected_name,
-                              const rf_worker_api& api);
+// Checks the shared object in `code_fd` with CheckNativeCode, then
+// dlopen()s /proc/self/fd/<code_fd>; runs none of its code. On any failure
+// prints why to stderr and exits with kWorkerExitSetupFailed. code_fd may
+// be closed afterwards.
+LoadedCode LoadNativeCode(int code_fd, const std::string& expected_name);
+
+// Calls the loaded code's RF_NATIVE_ENTRY_SYMBOL with `api` - module code:
+// only after the lockdown - and checks its answer: ABI versions, the name
+// `expected_name`, at most 6 parameters and 1 result per export (what one
+// kMessageCall carries). On any failure prints why and exits with
+// kWorkerExitSetupFailed.
+const rf_native_module* BindNativeModule(const LoadedCode& code, const std::string& expected_name,
+                                         const rf_worker_api& api);
 
 }  // namespace ringfence::worker
 

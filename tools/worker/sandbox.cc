@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -119,7 +120,8 @@ void SetLimit(int resource, rlim_t soft, rlim_t hard, const char* name) {
 // What loading the module needs beyond the allowlist (the first filter
 // allows it, the second takes it back): receiving the assignment and
 // moving its descriptors, the dynamic loader (openat of the code's memfd,
-// its executable mappings), closing inherited descriptors, the limits,
+// its executable mappings), closing inherited descriptors, the limits, the
+// worker's own user (BoundThreads),
 // installing the second filter, and the crash handler giving a signal back
 // to its default action (no crash record to write yet). `denied_when`: the
 // second filter traps the call when these hold (none: always).
@@ -135,7 +137,9 @@ std::vector<LoadingCall> LoadingCalls() {
       {SCMP_SYS(dup2), {}},        {SCMP_SYS(openat), {}},      {SCMP_SYS(pread64), {}},
       {SCMP_SYS(close_range), {}}, {SCMP_SYS(prlimit64), {}},   {SCMP_SYS(setrlimit), {}},
       {SCMP_SYS(prctl), {}},       {SCMP_SYS(seccomp), {}},     {SCMP_SYS(mmap), {exec}},
-      {SCMP_SYS(mprotect), {exec}},
+      {SCMP_SYS(mprotect), {exec}},  {SCMP_SYS(setresuid), {}},  {SCMP_SYS(setresgid), {}},
+      {SCMP_SYS(setgroups), {}},     {SCMP_SYS(unshare), {}},     {SCMP_SYS(getuid), {}},
+      {SCMP_SYS(geteuid), {}},       {SCMP_SYS(getppid), {}},
       {SCMP_SYS(rt_sigaction), {SCMP_A0(SCMP_CMP_LT, kFirstRealTimeSignal, 0)}},
   };
 }
@@ -197,6 +201,22 @@ void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64
   if (options.cpu_seconds != 0) {
     SetLimit(RLIMIT_CPU, options.cpu_seconds, options.cpu_seconds + 1, "RLIMIT_CPU");
   }
+}
+
+void BoundThreads(pid_t parent_pid) {
+  if (getuid() == 0 || geteuid() == 0) {
+    uid_t id = kWorkerUidBase + static_cast<uid_t>(getpid());
+    if (setgroups(0, nullptr) != 0) Fail("setgroups", errno);
+    if (setresgid(id, id, id) != 0) Fail("setresgid to the worker's own group", errno);
+    if (setresuid(id, id, id) != 0) Fail("setresuid to the worker's own user", errno);
+  } else if (unshare(CLONE_NEWUSER) != 0) {
+    Fail("unshare(CLONE_NEWUSER) for a thread count of the worker's own (user namespaces "
+         "unavailable: run the host as root, or allow unprivileged user namespaces)",
+         errno);
+  }
+  SetLimit(RLIMIT_NPROC, kWorkerThreadLimit, kWorkerThreadLimit, "RLIMIT_NPROC");
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) Fail("PR_SET_PDEATHSIG", errno);
+  if (getppid() != parent_pid) std::exit(internal::kWorkerExitOrphaned);
 }
 
 SandboxFilter PrepareSandbox() {

@@ -23,6 +23,13 @@ inline constexpr uint64_t kWorkerAddressAllowance = uint64_t{64} << 20;
 // open nothing (seccomp), so a small limit only bounds dup().
 inline constexpr uint64_t kWorkerOpenFilesLimit = 16;
 
+// Tasks (threads, the serving one included) a worker may have: RLIMIT_NPROC.
+inline constexpr uint64_t kWorkerThreadLimit = 64;
+// A worker started by root runs as uid and gid kWorkerUidBase + its pid
+// (unique among live workers: pids are), which needs that uid mapped in the
+// host's user namespace (all of it is, outside containers).
+inline constexpr uint32_t kWorkerUidBase = 0x52460000;
+
 // Closes every descriptor but 0, 1, 2 and `channel_fd`.
 void CloseInheritedFds(int channel_fd);
 
@@ -32,6 +39,18 @@ void CloseInheritedFds(int channel_fd);
 // cpu_seconds (soft: SIGXCPU, recorded as a crash; hard one second later:
 // SIGKILL) if non-zero.
 void SetResourceLimits(const WorkerOptions& options, uint64_t code_bytes, uint64_t region_bytes);
+
+// Bounds the worker's threads at kWorkerThreadLimit with RLIMIT_NPROC, made
+// a real per-worker bound: the kernel counts RLIMIT_NPROC per user (per
+// user namespace since Linux 5.14) and never enforces it for uid 0 or a
+// process with CAP_SYS_RESOURCE or CAP_SYS_ADMIN. So a worker started by
+// root becomes uid kWorkerUidBase + pid (which drops every capability); any
+// other worker moves into a user namespace of its own, where it is the
+// only process its user has. Fails the worker's setup if neither works
+// (e.g. user namespaces disabled for an unprivileged host): no worker runs
+// without the bound. Re-arms the parent-death signal, which a change of
+// credentials clears. Before the lockdown, with one thread.
+void BoundThreads(pid_t parent_pid);
 
 // A seccomp-bpf program (see PrepareSandbox).
 struct SandboxFilter {

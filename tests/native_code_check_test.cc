@@ -1,0 +1,190 @@
+// What may be loaded as a process-backend module's code
+// (src/module/native_code_check.h), at build time and when the host loads
+// a module file: nothing the dynamic loader would run (constructors, IFUNC
+// resolvers), no relocation writing outside the object. The worker's own
+// check is in worker_test.cc.
+#include <elf.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ringfence/module.h"
+#include "ringfence/module_file.h"
+#include "src/module/module_file_format.h"
+#include "src/module/native_code_check.h"
+#include "src/toolchain/module_builder.h"
+#include "tests/native_code_samples.h"
+#include "tests/test_support.h"
+
+namespace ringfence {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::ReadBytes;
+using testing::TestModulePath;
+
+// A scratch directory, and the marker file a hostile module would create
+// ($RINGFENCE_TEST_MARKER) if any of its code ran.
+class NativeCodeCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "rf-native-check-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    marker_ = (dir_ / "marker").string();
+    setenv("RINGFENCE_TEST_MARKER", marker_.c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("RINGFENCE_TEST_MARKER");
+    std::error_code error;
+    fs::remove_all(dir_, error);
+  }
+
+  bool MarkerExists() const { return fs::exists(marker_); }
+
+  Status BuildNative(const std::string& source_name) {
+    BuildOptions options;
+    options.sources = {std::string(RF_SOURCE_DIR) + "/tests/modules/" + source_name};
+    options.output = (dir_ / "out.rfm").string();
+    options.native = true;
+    return BuildModule(options);
+  }
+
+  // A module file saying it is process-backend module `ping` with `code`.
+  std::vector<uint8_t> PackProcessModule(const std::vector<uint8_t>& code) {
+    ModuleDescriptor descriptor;
+    descriptor.name = "hostile";
+    descriptor.abi_version = RF_MODULE_ABI_VERSION;
+    descriptor.isolation = Isolation::kProcess;
+    ExportInfo ping;
+    ping.name = "ping";
+    ping.signature.result = ValueType::kI32;
+    descriptor.exports.push_back(ping);
+    return internal::PackModuleFile(descriptor.ToJson(), code);
+  }
+
+  fs::path dir_;
+  std::string marker_;
+};
+
+std::vector<uint8_t> CodeOf(const std::string& module_file) {
+  std::vector<uint8_t> file = ReadBytes(module_file);
+  auto parts = internal::UnpackModuleFile(file, module_file);
+  EXPECT_TRUE(parts.ok()) << parts.status().ToString();
+  if (!parts.ok()) return {};
+  return std::vector<uint8_t>(parts->code.begin(), parts->code.end());
+}
+
+TEST_F(NativeCodeCheckTest, WhatTheToolchainBuildsPasses) {
+  for (const char* name : {"calc_native", "lib_native_only_native", "minifs_native"}) {
+    std::vector<uint8_t> code = CodeOf(name[0] == 'l' ? TestModulePath(name)
+                                                      : testing::ExampleModulePath(name));
+    ASSERT_FALSE(code.empty()) << name;
+    Status status = internal::CheckNativeCode(code);
+    EXPECT_TRUE(status.ok()) << name << ": " << status.ToString();
+  }
+  Status probe = internal::CheckNativeCode(ReadBytes(RF_WORKER_PROBE_PATH));
+  EXPECT_TRUE(probe.ok()) << probe.ToString();
+}
+
+TEST_F(NativeCodeCheckTest, BuildRefusesAPointerPlacedInAPriorityInitArraySection) {
+  Status status = BuildNative("hostile_init_native_only.c");
+  EXPECT_EQ(status.code(), StatusCode::kBuildFailed) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("DT_INIT_ARRAY"));
+  EXPECT_FALSE(fs::exists(dir_ / "out.rfm"));
+  EXPECT_FALSE(MarkerExists());
+}
+
+TEST_F(NativeCodeCheckTest, BuildRefusesAnIfunc) {
+  Status status = BuildNative("hostile_ifunc_native_only.c");
+  EXPECT_EQ(status.code(), StatusCode::kBuildFailed) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("IFUNC"));
+  EXPECT_FALSE(fs::exists(dir_ / "out.rfm"));
+  EXPECT_FALSE(MarkerExists());
+}
+
+TEST_F(NativeCodeCheckTest, HostRefusesHandMadeModuleFilesWhoseLoadingWouldRunTheirCode) {
+  struct Case {
+    const char* path;
+    const char* reason;
+  };
+  for (const Case& c : {Case{RF_HOSTILE_INIT_PATH, "DT_INIT"}, Case{RF_HOSTILE_IFUNC_PATH, "IFUNC"}}) {
+    SCOPED_TRACE(c.path);
+    std::vector<uint8_t> code = ReadBytes(c.path);
+    ASSERT_FALSE(code.empty());
+    EXPECT_THAT(internal::CheckNativeCode(code).message(), HasSubstr(c.reason));
+    StatusOr<std::shared_ptr<const Module>> module =
+        Module::LoadFromBytes(PackProcessModule(code), "hostile.rfm");
+    ASSERT_FALSE(module.ok());
+    EXPECT_EQ(module.status().code(), StatusCode::kNotAModule);
+    EXPECT_THAT(module.status().message(), HasSubstr("hostile.rfm: its native code"));
+  }
+  EXPECT_FALSE(MarkerExists());
+  EXPECT_FALSE(fs::exists(RF_HOSTILE_IFUNC_MARKER));
+}
+
+TEST_F(NativeCodeCheckTest, ARelocationWritingOutsideTheObjectIsRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  ASSERT_TRUE(internal::CheckNativeCode(good).ok());
+  // Far past the object (where libc or the worker's stack would be), and
+  // just before it.
+  for (uint64_t target : {uint64_t{0x7f0000000000}, ~uint64_t{0} - 7}) {
+    std::vector<uint8_t> patched = testing::WithFirstRelocationAt(good, target);
+    ASSERT_FALSE(patched.empty()) << "calc_native has no DT_RELA";
+    Status status = internal::CheckNativeCode(patched);
+    EXPECT_EQ(status.code(), StatusCode::kNotAModule);
+    EXPECT_THAT(status.message(), HasSubstr("writes outside its own writable segments"));
+    StatusOr<std::shared_ptr<const Module>> module =
+        Module::LoadFromBytes(PackProcessModule(patched), "patched.rfm");
+    EXPECT_EQ(module.status().code(), StatusCode::kNotAModule);
+  }
+}
+
+// Counts the loader trusts are checked against what the file can hold
+// before anything is walked: a huge DT_VERNEEDNUM is refused at once.
+TEST_F(NativeCodeCheckTest, ImpossibleTableCountsAreRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  for (int64_t tag : {int64_t{DT_VERNEEDNUM}, int64_t{DT_RELASZ}, int64_t{DT_STRSZ}}) {
+    std::vector<uint8_t> patched = testing::WithDynamicValue(good, tag, uint64_t{1} << 40);
+    ASSERT_FALSE(patched.empty()) << "calc_native has no dynamic tag " << tag;
+    EXPECT_EQ(internal::CheckNativeCode(patched).code(), StatusCode::kNotAModule) << tag;
+  }
+}
+
+// Any prefix of a good object, and any single corrupted byte in its
+// headers, gives a Status (never a crash or an out-of-bounds read: the ASan
+// build checks the latter).
+TEST_F(NativeCodeCheckTest, TruncatedOrCorruptedObjectsGiveAStatus) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  ASSERT_GT(good.size(), 4096u);
+  Elf64_Ehdr header;
+  std::memcpy(&header, good.data(), sizeof header);
+  size_t headers_end = header.e_phoff + size_t{header.e_phnum} * sizeof(Elf64_Phdr);
+  for (size_t size = 0; size < good.size(); size += size < 4096 ? 1 : 997) {
+    std::vector<uint8_t> prefix(good.begin(), good.begin() + size);
+    Status status = internal::CheckNativeCode(prefix);
+    // Past its segments' file bytes an object needs nothing more to load.
+    if (size < headers_end) EXPECT_FALSE(status.ok()) << size;
+  }
+  size_t refused = 0;
+  for (size_t at = 0; at < 4096; ++at) {
+    for (uint8_t value : {uint8_t{0x00}, uint8_t{0xff}, uint8_t{0x7f}}) {
+      std::vector<uint8_t> corrupt = good;
+      if (corrupt[at] == value) continue;
+      corrupt[at] = value;
+      refused += !internal::CheckNativeCode(corrupt).ok();
+    }
+  }
+  EXPECT_GT(refused, 0u);
+}
+
+}  // namespace
+}  // namespace ringfence
