@@ -169,6 +169,19 @@ TEST(ModuleFileFormatTest, ChangedContentFailsTheChecksum) {
   }
 }
 
+// Header bytes 12-15 are reserved: a file with anything there is refused,
+// and the checksum covers them with the rest of the header.
+TEST(ModuleFileFormatTest, ReservedHeaderBytesMustBeZero) {
+  for (size_t offset = 12; offset < 16; ++offset) {
+    SCOPED_TRACE("byte " + std::to_string(offset));
+    Bytes file = PackModuleFile(kJson, kCode);
+    file[offset] ^= 0x01;
+    Status status = UnpackModuleFile(file, "test").status();
+    EXPECT_EQ(status.code(), StatusCode::kNotAModule);
+    EXPECT_THAT(status.message(), HasSubstr("reserved"));
+  }
+}
+
 // ---------------------------------------------------------------------------
 // ModuleDescriptor <-> JSON.
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 
@@ -12,6 +13,8 @@ namespace ringfence::internal {
 using Sha256Digest = std::array<uint8_t, 32>;
 
 Sha256Digest Sha256(std::span<const uint8_t> data);
+// The digest of the concatenation of `parts`, without copying them.
+Sha256Digest Sha256(std::initializer_list<std::span<const uint8_t>> parts);
 std::string HexOf(std::span<const uint8_t> bytes);
 
 }  // namespace ringfence::internal

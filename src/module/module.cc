@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,37 +16,13 @@
 #include "ringfence/module_file.h"
 #include "src/module/call_classes.h"
 #include "src/module/code_range.h"
-#include "src/module/module_file_format.h"
+#include "src/module/module_file_reader.h"
 #include "src/process/process_instance.h"
 #include "src/services/host_imports.h"
 #include "src/wasm/host_api.h"
 
 namespace ringfence {
 namespace {
-
-StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  auto error = [&](std::string_view what) {
-    return Status(StatusCode::kIoError, fmt::format("cannot read module file {}: {}", path, what));
-  };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return error(std::strerror(errno));
-  struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    close(fd);
-    return error("not a regular file");
-  }
-  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (done != bytes.size()) return error("short read");
-  return bytes;
-}
 
 Status CheckImports(const ModuleDescriptor& descriptor, const std::string& origin) {
   for (const ImportInfo& import : descriptor.imports) {
@@ -129,29 +104,20 @@ StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& na
 }  // namespace
 
 StatusOr<std::shared_ptr<const Module>> Module::Load(const std::string& path) {
-  StatusOr<std::vector<uint8_t>> bytes = ReadFile(path);
+  StatusOr<std::vector<uint8_t>> bytes = internal::ReadModuleFile(path);
   if (!bytes.ok()) return bytes.status();
   return LoadFromBytes(*bytes, path);
 }
 
 StatusOr<std::shared_ptr<const Module>> Module::LoadFromBytes(std::span<const uint8_t> bytes,
                                                              const std::string& origin) {
-  StatusOr<internal::ModuleFileParts> parts = internal::UnpackModuleFile(bytes, origin);
+  // Container, descriptor, ABI version and the code's content hash.
+  StatusOr<internal::CheckedModuleFile> parts = internal::CheckModuleFile(bytes, origin);
   if (!parts.ok()) return parts.status();
-  StatusOr<ModuleDescriptor> descriptor = ModuleDescriptor::FromJson(parts->descriptor_json);
-  if (!descriptor.ok()) {
-    return Status(descriptor.status().code(),
-                  fmt::format("{}: {}", origin, descriptor.status().message()));
-  }
-  if (descriptor->abi_version != RF_MODULE_ABI_VERSION) {
-    return Status(StatusCode::kAbiMismatch,
-                  fmt::format("{}: descriptor says module ABI version {}, this ringfence loads {}",
-                              origin, descriptor->abi_version, RF_MODULE_ABI_VERSION));
-  }
-  RF_RETURN_IF_ERROR(CheckImports(*descriptor, origin));
+  RF_RETURN_IF_ERROR(CheckImports(parts->descriptor, origin));
 
   std::shared_ptr<Module> module(new Module());
-  module->descriptor_ = std::move(descriptor).value();
+  module->descriptor_ = std::move(parts->descriptor);
   StatusOr<std::vector<ExportCallClass>> classes =
       internal::ParseCallClasses(module->descriptor_, origin);
   if (!classes.ok()) return classes.status();

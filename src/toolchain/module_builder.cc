@@ -13,10 +13,12 @@
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
+#include "src/base/sha256.h"
 #include "src/module/module_file_format.h"
 #include "src/toolchain/glue_writer.h"
 #include "src/toolchain/native_builder.h"
 #include "src/toolchain/sdk_paths.h"
+#include "src/toolchain/stack_probe_check.h"
 #include "src/toolchain/subprocess.h"
 #include "src/toolchain/wasm_translation.h"
 
@@ -171,7 +173,11 @@ class Builder {
         "-fno-optimize-sibling-calls",
         // Frame pointers in every function, leaves included: a trap's
         // backtrace walks them (rf_walk_frames), in a signal handler.
-        "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
+        "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer",
+        // A frame larger than a page (many wasm locals, values or results)
+        // probes each page it allocates, so it meets the guard page below
+        // the stack instead of skipping it (checked below).
+        "-fstack-clash-protection", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
         "-I" + sdk_.include_dir};
     if (fs::path(options_.native_compiler).filename().string().find("clang") == std::string::npos) {
       argv.push_back("-fsignaling-nans");  // gcc: keep wasm's NaN semantics
@@ -181,6 +187,7 @@ class Builder {
                              "-Wl,-z,defs", "-Wl,-z,now"});
     Progress("compiling native code");
     RF_RETURN_IF_ERROR(Run(argv));
+    RF_RETURN_IF_ERROR(internal::CheckStackProbes(library.string()));
     return library;
   }
 
@@ -266,7 +273,10 @@ StatusOr<internal::BuiltModule> BuildWasmCode(const BuildOptions& options,
   ModuleDescriptor& descriptor = build.descriptor;
   descriptor.name = name;
   descriptor.abi_version = RF_MODULE_ABI_VERSION;
-  descriptor.content_hash = translation->content_hash;
+  // What Module::Load verifies is the code it maps; the wasm it came from
+  // is kept as provenance.
+  descriptor.content_hash = "sha256:" + internal::HexOf(internal::Sha256(build.code));
+  descriptor.source_hash = translation->content_hash;
   descriptor.exports = translation->exports;
   descriptor.imports = translation->imports;
   descriptor.memory = translation->memory;
