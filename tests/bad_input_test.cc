@@ -2,9 +2,15 @@
 // what is wrong - never a crash. The files are mutated copies of the real
 // calc module, so each refusal is caused by the one thing changed (a control
 // test loads the unmutated parts).
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <future>
 
 #include <cstdint>
 #include <filesystem>
@@ -18,7 +24,10 @@
 
 #include "ringfence/compartment.h"
 #include "ringfence/module_file.h"
+#include "src/base/sha256.h"
 #include "src/module/module_file_format.h"
+#include "src/module/module_file_reader.h"
+#include "tests/cli_runner.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -224,11 +233,14 @@ TEST_F(BadInputTest, DescriptorLackingOrMistypingAFieldIsNotAModule) {
   int checked = 0;
   for (const auto& [key, value] : original.items()) {
     SCOPED_TRACE("field " + key);
-    nlohmann::json without = original;
-    without.erase(key);
-    Status missing = LoadStatus(PackWithDescriptor("missing-field.rfm", without.dump()));
-    EXPECT_EQ(missing.code(), StatusCode::kNotAModule) << missing.ToString();
-    EXPECT_THAT(missing.message(), HasSubstr(key));
+    // source_hash is optional provenance: only its type is checked.
+    if (key != "source_hash") {
+      nlohmann::json without = original;
+      without.erase(key);
+      Status missing = LoadStatus(PackWithDescriptor("missing-field.rfm", without.dump()));
+      EXPECT_EQ(missing.code(), StatusCode::kNotAModule) << missing.ToString();
+      EXPECT_THAT(missing.message(), HasSubstr(key));
+    }
 
     nlohmann::json mistyped = original;
     mistyped[key] = value.is_string() ? nlohmann::json(12) : nlohmann::json("twelve");
@@ -308,7 +320,10 @@ TEST_F(BadInputTest, CodeThatIsNotASharedObjectFailsToLoad) {
   const std::string kCodes[] = {"", "\x7f" "ELF", std::string(4096, '\0'), "garbage"};
   for (const std::string& code : kCodes) {
     SCOPED_TRACE("code of " + std::to_string(code.size()) + " bytes");
-    Bytes file = internal::PackModuleFile(CalcDescriptorJson(), Bytes(code.begin(), code.end()));
+    // With a content hash that names it, so the dynamic loader gets to see it.
+    ModuleDescriptor descriptor = CalcDescriptor();
+    descriptor.content_hash = internal::Sha256Text(Bytes(code.begin(), code.end()));
+    Bytes file = internal::PackModuleFile(descriptor.ToJson(), Bytes(code.begin(), code.end()));
     Status status = LoadStatus(WriteFile("bad-code.rfm", file));
     EXPECT_EQ(status.code(), StatusCode::kLoadFailed) << status.ToString();
   }
@@ -321,6 +336,115 @@ TEST_F(BadInputTest, LoadFromBytesNamesTheOrigin) {
   EXPECT_EQ(status.code(), StatusCode::kNotAModule);
   EXPECT_THAT(status.message(), HasSubstr("in-memory-origin"));
   EXPECT_TRUE(Module::LoadFromBytes(*calc_, "in-memory-origin").ok());
+}
+
+// A FIFO is refused at once: opening one for reading would wait for a
+// writer forever. (If the load blocks, the test opens the writing end to
+// set it free, then fails.)
+TEST_F(BadInputTest, FifoIsRefusedWithoutBlocking) {
+  std::string path = (dir_ / "module.fifo").string();
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  auto load = std::async(std::launch::async, [&] { return LoadStatus(path); });
+  if (load.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    int writer = open(path.c_str(), O_WRONLY | O_NONBLOCK);
+    if (writer >= 0) close(writer);
+    ADD_FAILURE() << "Module::Load blocked on a FIFO";
+  }
+  Status status = load.get();
+  EXPECT_EQ(status.code(), StatusCode::kIoError) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("not a regular file"));
+  testing::CliResult inspect = testing::RunCli({"inspect", path});
+  EXPECT_EQ(inspect.exit_code, testing::kExitUsage) << inspect;
+  EXPECT_THAT(inspect.err, HasSubstr("not a regular file"));
+}
+
+// A 1 TiB sparse file is refused by its size, before anything is
+// allocated, with a message that states the limit (the CLI once died of an
+// uncaught allocation failure).
+TEST_F(BadInputTest, HugeSparseFileIsRefusedBySize) {
+  std::string path = (dir_ / "huge.rfm").string();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, off_t{1} << 40), 0);
+  close(fd);
+  Status status = LoadStatus(path);
+  EXPECT_EQ(status.code(), StatusCode::kIoError) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("larger than the 256 MiB"));
+  for (const char* command : {"inspect", "call"}) {
+    std::vector<std::string> args = {command, path};
+    if (std::string(command) == "call") args.push_back("add");
+    testing::CliResult result = testing::RunCli(args);
+    EXPECT_EQ(result.exit_code, testing::kExitUsage) << command << ": " << result;
+    EXPECT_THAT(result.err, HasSubstr("larger than the 256 MiB")) << command;
+  }
+}
+
+// A module file whose code is not the code its descriptor's content hash
+// names (here: calc's code with 16 bytes appended, which the dynamic loader
+// would accept) is refused at load, and by inspect.
+TEST_F(BadInputTest, CodeNotMatchingTheContentHashIsRefused) {
+  Bytes code = CalcCode();
+  code.insert(code.end(), 16, 0);
+  std::string path = WriteFile("changed.rfm", internal::PackModuleFile(CalcDescriptorJson(), code));
+  Status status = LoadStatus(path);
+  EXPECT_EQ(status.code(), StatusCode::kNotAModule) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr("does not match the content hash"));
+  testing::CliResult inspect = testing::RunCli({"inspect", path});
+  EXPECT_EQ(inspect.exit_code, testing::kExitUsage) << inspect;
+  EXPECT_THAT(inspect.err, HasSubstr("does not match the content hash"));
+  // The same code with a descriptor naming its hash passes that check.
+  ModuleDescriptor descriptor = CalcDescriptor();
+  descriptor.content_hash = internal::Sha256Text(code);
+  std::string matching =
+      WriteFile("matching.rfm", internal::PackModuleFile(descriptor.ToJson(), code));
+  EXPECT_TRUE(Module::Load(matching).ok());
+}
+
+// `ringfence inspect` reads the descriptor only: a module file whose code
+// has an ELF constructor (which would run the moment the code was mapped)
+// is described, and the constructor never runs.
+TEST_F(BadInputTest, InspectNeverRunsTheModulesCode) {
+  std::string marker = (dir_ / "constructor-ran").string();
+  std::string source = WriteFile("constructor.c",
+                                 "#include <stdio.h>\n"
+                                 "__attribute__((constructor)) static void Run(void) {\n"
+                                 "  FILE* f = fopen(MARKER, \"w\");\n"
+                                 "  if (f) fclose(f);\n"
+                                 "}\n");
+  std::string object = (dir_ / "constructor.so").string();
+  std::string command = "cc -shared -fPIC '-DMARKER=\"" + marker + "\"' " + source + " -o " + object;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  Bytes code = ReadBytes(object);
+  ModuleDescriptor descriptor = CalcDescriptor();
+  descriptor.content_hash = internal::Sha256Text(code);
+  std::string path = WriteFile("constructor.rfm", internal::PackModuleFile(descriptor.ToJson(), code));
+
+  testing::CliResult inspect = testing::RunCli({"inspect", path});
+  EXPECT_EQ(inspect.exit_code, testing::kExitOk) << inspect;
+  EXPECT_THAT(inspect.out, HasSubstr("module calc"));
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "inspect ran the module's constructor";
+  testing::CliResult json = testing::RunCli({"inspect", "--json", path});
+  EXPECT_EQ(json.exit_code, testing::kExitOk) << json;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "inspect --json ran the module's constructor";
+}
+
+// A start function that never returns ends at the call's deadline: Create
+// fails with a timeout trap, and `ringfence call --timeout-ms` reports it
+// (a start-up failure: exit 2) instead of hanging.
+TEST_F(BadInputTest, StartFunctionThatNeverReturnsEndsAtTheDeadline) {
+  RF_SKIP_SIGNAL_TRAPS_UNDER_TSAN();
+  auto module = testing::LoadOrDie(testing::TestModulePath("start_spins"));
+  CompartmentOptions options;
+  options.call_timeout = std::chrono::milliseconds(100);
+  StatusOr<std::unique_ptr<Compartment>> compartment = Compartment::Create(module, options);
+  ASSERT_FALSE(compartment.ok());
+  EXPECT_EQ(compartment.status().code(), StatusCode::kInstantiateFailed);
+  EXPECT_THAT(compartment.status().message(), HasSubstr("timeout"));
+
+  testing::CliResult call = testing::RunCli(
+      {"call", "--timeout-ms", "200", testing::TestModulePath("start_spins"), "never_reached"});
+  EXPECT_EQ(call.exit_code, testing::kExitUsage) << call;
+  EXPECT_THAT(call.err, HasSubstr("timeout"));
 }
 
 }  // namespace

@@ -54,8 +54,11 @@ TEST(ModuleFileFormatTest, PackLaysOutTheHeader) {
   EXPECT_EQ(ReadLe(file, 12, 4), 0u) << "reserved";
   EXPECT_EQ(ReadLe(file, 16, 8), kJson.size());
   EXPECT_EQ(ReadLe(file, 24, 8), kCode.size());
-  // The checksum covers the descriptor and the code that follow the header.
-  internal::Sha256Digest digest = internal::Sha256(std::span(file).subspan(kModuleHeaderBytes));
+  // The checksum covers the header's first 32 bytes, then the descriptor and
+  // the code that follow the header: every byte but the digest.
+  Bytes covered(file.begin(), file.begin() + 32);
+  covered.insert(covered.end(), file.begin() + kModuleHeaderBytes, file.end());
+  internal::Sha256Digest digest = internal::Sha256(covered);
   EXPECT_TRUE(std::equal(digest.begin(), digest.end(), file.begin() + 32));
   EXPECT_EQ(std::string(file.begin() + 64, file.begin() + 64 + kJson.size()), kJson);
   EXPECT_EQ(Bytes(file.begin() + 64 + kJson.size(), file.end()), kCode);
@@ -145,16 +148,14 @@ TEST(ModuleFileFormatTest, InconsistentLengthsAreRefused) {
     EXPECT_EQ(status.code(), StatusCode::kNotAModule);
     EXPECT_THAT(status.message(), HasSubstr("truncated or has trailing data"));
   }
-  // Moving the boundary keeps the sum and the checksummed bytes: the parts
-  // come out exactly as the header announces them (the descriptor check,
-  // not the container, has to catch that).
+  // Moving the boundary keeps the sum, but the lengths are header bytes the
+  // checksum covers: refused.
   Bytes shifted = good;
   WriteLe(shifted, 16, kJson.size() - 1, 8);
   WriteLe(shifted, 24, kCode.size() + 1, 8);
-  StatusOr<internal::ModuleFileParts> parts = UnpackModuleFile(shifted, "test");
-  ASSERT_TRUE(parts.ok());
-  EXPECT_EQ(parts->descriptor_json.size(), kJson.size() - 1);
-  EXPECT_EQ(parts->code.size(), kCode.size() + 1);
+  Status status = UnpackModuleFile(shifted, "test").status();
+  EXPECT_EQ(status.code(), StatusCode::kNotAModule);
+  EXPECT_THAT(status.message(), HasSubstr("checksum"));
 }
 
 TEST(ModuleFileFormatTest, ChangedContentFailsTheChecksum) {
@@ -170,6 +171,19 @@ TEST(ModuleFileFormatTest, ChangedContentFailsTheChecksum) {
   }
 }
 
+// Header bytes 12-15 are reserved: a file with anything there is refused,
+// and the checksum covers them with the rest of the header.
+TEST(ModuleFileFormatTest, ReservedHeaderBytesMustBeZero) {
+  for (size_t offset = 12; offset < 16; ++offset) {
+    SCOPED_TRACE("byte " + std::to_string(offset));
+    Bytes file = PackModuleFile(kJson, kCode);
+    file[offset] ^= 0x01;
+    Status status = UnpackModuleFile(file, "test").status();
+    EXPECT_EQ(status.code(), StatusCode::kNotAModule);
+    EXPECT_THAT(status.message(), HasSubstr("reserved"));
+  }
+}
+
 // ---------------------------------------------------------------------------
 // ModuleDescriptor <-> JSON.
 
@@ -178,6 +192,7 @@ ModuleDescriptor FullDescriptor() {
   descriptor.name = "sample";
   descriptor.abi_version = RF_MODULE_ABI_VERSION;
   descriptor.content_hash = "sha256:" + std::string(64, 'a');
+  descriptor.source_hash = "sha256:" + std::string(64, 'b');
   descriptor.exports = {
       {"all_types", Signature{{ValueType::kI32, ValueType::kI64, ValueType::kF32, ValueType::kF64},
                               ValueType::kF64}},
@@ -200,6 +215,7 @@ void ExpectSameDescriptor(const ModuleDescriptor& actual, const ModuleDescriptor
   EXPECT_EQ(actual.name, expected.name);
   EXPECT_EQ(actual.abi_version, expected.abi_version);
   EXPECT_EQ(actual.content_hash, expected.content_hash);
+  EXPECT_EQ(actual.source_hash, expected.source_hash);
   ASSERT_EQ(actual.exports.size(), expected.exports.size());
   for (size_t i = 0; i < expected.exports.size(); ++i) {
     EXPECT_EQ(actual.exports[i].name, expected.exports[i].name);
@@ -249,7 +265,7 @@ TEST(ModuleDescriptorTest, NoMemoryRoundTripsAsNull) {
 TEST(ModuleDescriptorTest, FieldsUseTheDocumentedNames) {
   std::string json = FullDescriptor().ToJson();
   for (const char* field : {"\"format\":\"ringfence-module\"", "\"name\":\"sample\"",
-                            "\"abi_version\":3", "\"function_count\":4000000000",
+                            "\"abi_version\":4", "\"function_count\":4000000000",
                             "\"params\":[\"i32\",\"i64\",\"f32\",\"f64\"]",
                             "\"results\":[\"f64\"]", "\"initial_pages\":17",
                             "\"max_pages\":65536", "\"module\":\"ringfence\""}) {
@@ -273,9 +289,9 @@ TEST(ModuleDescriptorTest, FromJsonRefusesBadDocuments) {
       "[]",
       "{}",
       with("\"ringfence-module\"", "\"other\""),
-      with("\"abi_version\":3", "\"abi_version\":-1"),
-      with("\"abi_version\":3", "\"abi_version\":1.5"),
-      with("\"abi_version\":3", "\"abi_version\":4294967296"),
+      with("\"abi_version\":4", "\"abi_version\":-1"),
+      with("\"abi_version\":4", "\"abi_version\":1.5"),
+      with("\"abi_version\":4", "\"abi_version\":4294967296"),
       with("\"function_count\":4000000000", "\"function_count\":\"many\""),
       with("\"results\":[\"f64\"]", "\"results\":[\"f64\",\"f64\"]"),
       with("\"params\":[\"i32\",\"i64\",\"f32\",\"f64\"]", "\"params\":[\"i32\",\"v128\"]"),
@@ -285,6 +301,7 @@ TEST(ModuleDescriptorTest, FromJsonRefusesBadDocuments) {
       with("\"initial_pages\":17", "\"initial_pages\":null"),
       with("\"name\":\"sample\"", "\"name\":\"\""),
       with("\"built_by\":\"ringfence test\"", "\"built_by\":null"),
+      with("\"source_hash\":\"sha256:", "\"source_hash\":[\"sha256:"),
   };
   for (const std::string& json : kBad) {
     SCOPED_TRACE(json);
@@ -313,6 +330,7 @@ TEST(ModuleFileCheckTest, NativeFunctionsMustLieInsideTheCode) {
   descriptor.isolation = Isolation::kProcess;
   descriptor.exports = {{"f", Signature{{ValueType::kI32}, ValueType::kI32}}};
   descriptor.native_functions = {{0, "f"}, {kCode.size() - 1, "g"}};
+  descriptor.content_hash = internal::Sha256Text(kCode);
   Bytes inside = PackModuleFile(descriptor.ToJson(), kCode);
   StatusOr<internal::CheckedModuleFile> checked = internal::CheckModuleFile(inside, "p.rfm");
   ASSERT_TRUE(checked.ok()) << checked.status().ToString();

@@ -111,7 +111,7 @@ void ExpectSameInterface(const std::string& wasm_path, const std::string& native
 
   // The native descriptor describes the shared object it carries.
   EXPECT_EQ(native.descriptor.content_hash,
-            "sha256:" + internal::HexOf(internal::Sha256(native.code)));
+            internal::Sha256Text(native.code));
   ASSERT_GE(native.code.size(), 4u);
   EXPECT_EQ(std::memcmp(native.code.data(), "\x7f" "ELF", 4), 0);
   EXPECT_FALSE(native.descriptor.memory.has_value());

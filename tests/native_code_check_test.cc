@@ -17,6 +17,7 @@
 
 #include "ringfence/module.h"
 #include "ringfence/module_file.h"
+#include "src/base/sha256.h"
 #include "src/module/module_file_format.h"
 #include "src/module/native_code_check.h"
 #include "src/toolchain/module_builder.h"
@@ -68,6 +69,7 @@ class NativeCodeCheckTest : public ::testing::Test {
     ping.name = "ping";
     ping.signature.result = ValueType::kI32;
     descriptor.exports.push_back(ping);
+    descriptor.content_hash = internal::Sha256Text(code);  // so the code itself is judged
     return internal::PackModuleFile(descriptor.ToJson(), code);
   }
 

@@ -62,7 +62,9 @@ struct CompartmentOptions {
   // Deadline of every call from the host (zero: none). A module still
   // running when it passes is preempted and the call returns a Trap of kind
   // timeout; a thread blocked in a host service is woken and unwound the
-  // same way. Calls the module makes to linked modules share the deadline.
+  // same way. Each start of an instance (Create, a restart) has the same
+  // limit: start-up code still running then fails the start
+  // (kInstantiateFailed, trap kind timeout). Calls the module makes to linked modules share the deadline.
   // With the process backend it also bounds a worker's start (at least
   // 1 s; 10 s without a call_timeout).
   std::chrono::nanoseconds call_timeout{0};
@@ -402,7 +404,16 @@ class Compartment {
   Status CheckNewName(const std::string& name) const;
   StatusOr<uint32_t> CheckExport(std::string_view name, const Signature& expected) const;
   const rf_export& ExportEntry(uint32_t index) const;
+  // Starts the live instance. Start-up code (the wasm start function,
+  // _initialize) runs under the call's deadline (call_timeout, or the
+  // thread's DeadlineScope): past it the watchdog preempts it like a call
+  // and the start fails with a trap of kind timeout. The calling thread
+  // must be the owner with a frame open (depth_ > 0), where a kill finds it.
   Status Instantiate();
+  bool InstantiateLive(Trap* trap);
+  // The deadline (CLOCK_MONOTONIC ns, 0: none) of a call or start-up that
+  // begins now on a thread whose own deadline is `thread_deadline_ns`.
+  uint64_t DeadlineFrom(uint64_t thread_deadline_ns) const;
   void DiscardInstance();
 
   // Warm spare (compartment_spare.cc). Runs `core`'s module start-up code

@@ -69,7 +69,12 @@ struct NativeFunction {
 struct ModuleDescriptor {
   std::string name;
   uint32_t abi_version = 0;
-  std::string content_hash;  // "sha256:<hex>" of the module's wasm code
+  // "sha256:<hex>" of the module's native code, the bytes that are loaded:
+  // checked at load (kNotAModule if they differ).
+  std::string content_hash;
+  // Provenance, not checked: "sha256:<hex>" of the wasm the code was
+  // translated from (wasm backend), empty for a natively built module.
+  std::string source_hash;
   std::vector<ExportInfo> exports;
   std::vector<ImportInfo> imports;
   std::optional<MemoryInfo> memory;
@@ -86,11 +91,20 @@ struct ModuleDescriptor {
   static StatusOr<ModuleDescriptor> FromJson(std::string_view json);
 };
 
+// Reads only the descriptor of the module file at `path`, for tools that
+// show what a module is (`ringfence inspect`): checks the file's format,
+// checksum, ABI version and that its code matches the descriptor's
+// content_hash, but maps and runs none of its code and needs none of its
+// imports. Errors: as Module::Load, except kMissingImport and kLoadFailed.
+StatusOr<ModuleDescriptor> ReadModuleDescriptor(const std::string& path);
+
 class Module {
  public:
-  // Loads a module file. Errors: kIoError (unreadable), kNotAModule (wrong
-  // magic, truncated, corrupt, bad descriptor), kAbiMismatch, kMissingImport,
-  // kLoadFailed (native code refused by the dynamic loader).
+  // Loads a module file. Errors: kIoError (unreadable, not a regular file,
+  // or larger than internal::kMaxModuleFileBytes), kNotAModule (wrong magic,
+  // truncated, corrupt, bad descriptor, code not matching its
+  // content_hash), kAbiMismatch, kMissingImport, kLoadFailed (native code
+  // refused by the dynamic loader).
   static StatusOr<std::shared_ptr<const Module>> Load(const std::string& path);
   // Same, from the file's bytes; `origin` names it in messages.
   static StatusOr<std::shared_ptr<const Module>> LoadFromBytes(

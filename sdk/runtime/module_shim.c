@@ -4,9 +4,10 @@
  * Compiled into every module file in one translation unit with the wasm2c
  * output and the generated import forwarders (the generated file #includes
  * this one), with hidden visibility, so a module's shared object never binds
- * to wasm_rt_* symbols of the process it is loaded into. Only memory, traps
- * and function types involve the host; tables are plain heap arrays owned by
- * the instance. The gates live in a separate translation unit (module_gate.h).
+ * to wasm_rt_* symbols of the process it is loaded into. Memory, tables,
+ * traps and function types involve the host: the host allocates a table's
+ * elements and counts them against the compartment's memory limit. The gates
+ * live in a separate translation unit (module_gate.h).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -108,20 +109,20 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
 }
 
 /* Tables: the same code for funcref and externref element types. */
-#define RF_DEFINE_TABLE(type)                                     \
+#define RF_DEFINE_TABLE(type)                                                 \
   void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t* table,       \
                                        uint32_t elements,                     \
                                        uint32_t max_elements) {               \
     if (elements > RF_MAX_TABLE_ELEMENTS)                                     \
       rf_raise(RF_TRAP_MEMORY_LIMIT, 0, NULL);                                \
+    table->data = (wasm_rt_##type##_t*)rf_host->resize_table(                 \
+        NULL, 0, elements, sizeof(wasm_rt_##type##_t));                       \
+    if (table->data == NULL) rf_raise(RF_TRAP_MEMORY_LIMIT, 0, NULL);         \
     table->size = elements;                                                   \
     table->max_size = max_elements;                                           \
-    table->data = (wasm_rt_##type##_t*)calloc(elements ? elements : 1,        \
-                                              sizeof(wasm_rt_##type##_t));    \
-    if (table->data == NULL) rf_raise(RF_TRAP_MEMORY_LIMIT, 0, NULL);         \
   }                                                                           \
   void wasm_rt_free_##type##_table(wasm_rt_##type##_table_t* table) {         \
-    free(table->data);                                                        \
+    if (table->data != NULL) rf_host->free_table(table->data);                \
     table->data = NULL;                                                       \
     table->size = 0;                                                          \
   }                                                                           \
@@ -130,11 +131,11 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
                                        wasm_rt_##type##_t init) {             \
     uint32_t old_size = table->size;                                          \
     uint64_t new_size = (uint64_t)old_size + delta;                           \
-    if (new_size > table->max_size || new_size > RF_MAX_TABLE_ELEMENTS)      \
+    if (new_size > table->max_size || new_size > RF_MAX_TABLE_ELEMENTS)       \
       return UINT32_MAX;                                                      \
     if (delta == 0) return old_size;                                          \
-    wasm_rt_##type##_t* data = (wasm_rt_##type##_t*)realloc(                  \
-        table->data, (size_t)new_size * sizeof(wasm_rt_##type##_t));          \
+    wasm_rt_##type##_t* data = (wasm_rt_##type##_t*)rf_host->resize_table(    \
+        table->data, old_size, (uint32_t)new_size, sizeof(wasm_rt_##type##_t)); \
     if (data == NULL) return UINT32_MAX;                                      \
     for (uint64_t i = old_size; i < new_size; ++i) data[i] = init;            \
     table->data = data;                                                       \

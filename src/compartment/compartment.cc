@@ -154,7 +154,13 @@ StatusOr<std::unique_ptr<Compartment>> Compartment::Create(std::shared_ptr<const
     compartment->spare_job_->target = compartment.get();
     compartment->spare_state_.store(kSpareFailed);  // nothing made yet
   }
-  RF_RETURN_IF_ERROR(compartment->Instantiate());
+  // The first start-up runs with this thread inside, as a call would, so a
+  // deadline can preempt it (Instantiate).
+  compartment->owner_ = internal::CurrentThreadGate();
+  compartment->depth_.store(1, std::memory_order_relaxed);
+  Status started = compartment->Instantiate();
+  compartment->depth_.store(0, std::memory_order_release);
+  RF_RETURN_IF_ERROR(started);
   if (spare_core != nullptr) compartment->RemakeSpare();
   return compartment;
 }
@@ -196,10 +202,40 @@ bool Compartment::InstantiateCore(rf_import_context* core, Trap* trap) {
 
 void Compartment::ReleaseCore(rf_import_context* core) {
   module_->abi().free_instance(internal::InstanceOfCore(core));
+  core->table_bytes = 0;  // free_instance freed every table
   // Newest handle first; locks the instance held pass on marked owner died.
   core->handles.ReleaseAll(core->owner_id);
   internal::FlushPendingOutput(core);
   core->memory = nullptr;
+}
+
+uint64_t Compartment::DeadlineFrom(uint64_t thread_deadline_ns) const {
+  if (options_.call_timeout.count() <= 0) return thread_deadline_ns;
+  uint64_t own = internal::MonotonicNs() + static_cast<uint64_t>(options_.call_timeout.count());
+  return thread_deadline_ns == 0 ? own : std::min(thread_deadline_ns, own);
+}
+
+bool Compartment::InstantiateLive(Trap* trap) {
+  uint64_t deadline_ns = DeadlineFrom(internal::t_thread_gate.deadline_ns);
+  // A worker process's start has a limit of its own (start_limit_ns).
+  if (deadline_ns == 0 || module_->isolation() != Isolation::kWasm) {
+    return InstantiateCore(core_, trap);
+  }
+  internal::WatchdogEntry watch;
+  watch.deadline_ns = deadline_ns;
+  watch.fire = [](void* target) {
+    static_cast<Compartment*>(target)->KillWith(RF_TRAP_TIMEOUT);
+    return true;  // until the start-up disarms it
+  };
+  watch.target = this;
+  internal::ArmWatchdog(&watch);
+  bool started = InstantiateCore(core_, trap);
+  internal::DisarmWatchdog(&watch);
+  // The kill of a deadline that passed as start-up ended (or that ended
+  // it) is spent: the instance either started or is gone.
+  uint32_t timeout = RF_TRAP_TIMEOUT;
+  core_->kill_kind.compare_exchange_strong(timeout, RF_TRAP_NONE);
+  return started;
 }
 
 Status Compartment::Instantiate() {
@@ -208,7 +244,7 @@ Status Compartment::Instantiate() {
     live_window_dirty_ = false;
   }
   Trap trap;
-  if (!InstantiateCore(core_, &trap)) {
+  if (!InstantiateLive(&trap)) {
     live_instance_ = nullptr;
     SetLastTrap(trap);
     return Status(StatusCode::kInstantiateFailed,
@@ -346,11 +382,7 @@ Result<uint64_t> Compartment::CallSlots(uint32_t index, const uint64_t* args,
 #if defined(__clang__)
   thread->inline_unwind = internal::UnwindInlineFrame;
 #endif
-  uint64_t deadline_ns = gate.deadline_ns;
-  if (options_.call_timeout.count() > 0) {
-    uint64_t own = internal::MonotonicNs() + static_cast<uint64_t>(options_.call_timeout.count());
-    deadline_ns = deadline_ns == 0 ? own : std::min(deadline_ns, own);
-  }
+  uint64_t deadline_ns = DeadlineFrom(gate.deadline_ns);
   uint32_t outer_depth = 0;
   // The fast entry of TypedExport::operator() serves linked calls and
   // CallDynamic from the thread holding the claim too.

@@ -48,6 +48,9 @@ struct rf_import_context {
   // allocates it; null while there is no instance or it has no memory.
   wasm_rt_memory_t* memory = nullptr;
   uint32_t memory_limit_pages = 0;
+  // Bytes of the live instance's tables (host heap). They count with the
+  // memory's pages against memory_limit_pages; zeroed when it is released.
+  uint64_t table_bytes = 0;
   // A memory.grow was refused at the limit since the instance started.
   bool memory_refused = false;
   // Output written without a final newline yet, per stream.

@@ -18,9 +18,14 @@ __thread ThreadGate t_thread_gate;
 
 namespace {
 
-// Room below a thread's stack that counts as its guard zone. Covers pthread
-// guard pages and the main thread's gap below its growth limit.
-constexpr uintptr_t kStackGuardZone = uintptr_t{1} << 20;
+// Room below a thread's stack where module code running out of stack can
+// fault: its stack pointer moves at most RF_MAX_STACK_STEP between touches
+// (probed frames), plus the red zone below it. The first touch past the
+// stack therefore lands in the guard page below it; a fault any farther is
+// not this thread's stack running out (it may be another thread's memory)
+// and is never claimed. Needs a guard of at least that much below each
+// thread's stack that runs module code (glibc's default is one page).
+constexpr uintptr_t kStackGuardZone = RF_MAX_STACK_STEP + RF_STACK_RED_ZONE;
 constexpr size_t kAltStackBytes = 64 * 1024;
 constexpr size_t kAltStackGuard = 4096;
 

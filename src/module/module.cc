@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,36 +16,13 @@
 #include "ringfence/module_file.h"
 #include "src/module/code_range.h"
 #include "src/module/module_file_check.h"
+#include "src/module/module_file_reader.h"
 #include "src/module/native_code_check.h"
 #include "src/process/process_instance.h"
 #include "src/wasm/host_api.h"
 
 namespace ringfence {
 namespace {
-
-StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  auto error = [&](std::string_view what) {
-    return Status(StatusCode::kIoError, fmt::format("cannot read module file {}: {}", path, what));
-  };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return error(std::strerror(errno));
-  struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    close(fd);
-    return error("not a regular file");
-  }
-  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (done != bytes.size()) return error("short read");
-  return bytes;
-}
 
 // The code's own export table must be the one the descriptor announces.
 Status CheckExportsMatch(const ModuleDescriptor& descriptor, const rf_module_abi& abi,
@@ -116,7 +92,7 @@ StatusOr<void*> OpenLibrary(std::span<const uint8_t> code, const std::string& na
 }  // namespace
 
 StatusOr<std::shared_ptr<const Module>> Module::Load(const std::string& path) {
-  StatusOr<std::vector<uint8_t>> bytes = ReadFile(path);
+  StatusOr<std::vector<uint8_t>> bytes = internal::ReadModuleFile(path);
   if (!bytes.ok()) return bytes.status();
   return LoadFromBytes(*bytes, path);
 }

@@ -91,6 +91,7 @@ std::string ModuleDescriptor::ToJson(int indent) const {
       {"function_count", function_count},
       {"built_by", built_by},
   };
+  if (!source_hash.empty()) document["source_hash"] = source_hash;
   document["isolation"] = IsolationName(isolation);
   if (isolation == Isolation::kProcess) {
     json functions = json::array();
@@ -116,6 +117,9 @@ StatusOr<ModuleDescriptor> ModuleDescriptor::FromJson(std::string_view text) {
   if (descriptor.name.empty()) return Bad("'name' is empty");
   RF_RETURN_IF_ERROR(ReadU32(document, "abi_version", &descriptor.abi_version));
   RF_RETURN_IF_ERROR(ReadString(document, "content_hash", &descriptor.content_hash));
+  if (document.contains("source_hash")) {
+    RF_RETURN_IF_ERROR(ReadString(document, "source_hash", &descriptor.source_hash));
+  }
   RF_RETURN_IF_ERROR(ReadU32(document, "function_count", &descriptor.function_count));
   RF_RETURN_IF_ERROR(ReadString(document, "built_by", &descriptor.built_by));
   for (const char* key : {"exports", "imports"}) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ringfence/internal/module_abi.h"
+#include "src/base/sha256.h"
 #include "src/module/call_classes.h"
 #include "src/module/module_file_format.h"
 #include "src/services/host_imports.h"
@@ -36,6 +37,19 @@ Status CheckNativeFunctions(const ModuleDescriptor& descriptor, std::span<const 
   return Status::Ok();
 }
 
+// The code must be the code the descriptor was written for. Detects a code
+// part swapped or damaged after the build; anyone can recompute the hash,
+// so it is no signature.
+Status CheckContentHash(const ModuleDescriptor& descriptor, std::span<const uint8_t> code,
+                        const std::string& origin) {
+  std::string code_hash = Sha256Text(code);
+  if (descriptor.content_hash == code_hash) return Status::Ok();
+  return Status(StatusCode::kNotAModule,
+                fmt::format("{}: its code does not match the content hash in its descriptor "
+                            "(descriptor: {}, code: {}); rebuild it with `ringfence build`",
+                            origin, descriptor.content_hash, code_hash));
+}
+
 }  // namespace
 
 StatusOr<CheckedModuleFile> CheckModuleFile(std::span<const uint8_t> bytes,
@@ -56,6 +70,7 @@ StatusOr<CheckedModuleFile> CheckModuleFile(std::span<const uint8_t> bytes,
   StatusOr<std::vector<ExportCallClass>> classes = ParseCallClasses(*descriptor, origin);
   if (!classes.ok()) return classes.status();
   RF_RETURN_IF_ERROR(CheckNativeFunctions(*descriptor, parts->code, origin));
+  RF_RETURN_IF_ERROR(CheckContentHash(*descriptor, parts->code, origin));
   return CheckedModuleFile{std::move(descriptor).value(), std::move(classes).value(), parts->code};
 }
 

@@ -23,6 +23,13 @@ uint64_t GetLe(const uint8_t* in, int bytes) {
   return value;
 }
 
+constexpr size_t kDigestOffset = 32;
+
+// The checksum covers every byte of the file except the digest's own.
+Sha256Digest FileDigest(std::span<const uint8_t> file) {
+  return Sha256({file.first(kDigestOffset), file.subspan(kModuleHeaderBytes)});
+}
+
 }  // namespace
 
 std::vector<uint8_t> PackModuleFile(std::string_view descriptor_json,
@@ -34,8 +41,8 @@ std::vector<uint8_t> PackModuleFile(std::string_view descriptor_json,
   PutLe(&file[24], code.size(), 8);
   file.insert(file.end(), descriptor_json.begin(), descriptor_json.end());
   file.insert(file.end(), code.begin(), code.end());
-  Sha256Digest digest = Sha256(std::span(file).subspan(kModuleHeaderBytes));
-  std::copy(digest.begin(), digest.end(), file.begin() + 32);
+  Sha256Digest digest = FileDigest(file);
+  std::copy(digest.begin(), digest.end(), file.begin() + kDigestOffset);
   return file;
 }
 
@@ -59,6 +66,11 @@ StatusOr<ModuleFileParts> UnpackModuleFile(std::span<const uint8_t> bytes,
                               "version {}. Rebuild it with this ringfence's `ringfence build`",
                               origin, version, RF_MODULE_ABI_VERSION));
   }
+  if (GetLe(&bytes[12], 4) != 0) {
+    return Status(StatusCode::kNotAModule,
+                  fmt::format("{} is corrupt: its header's reserved bytes 12-15 are not zero",
+                              origin));
+  }
   uint64_t descriptor_length = GetLe(&bytes[16], 8);
   uint64_t code_length = GetLe(&bytes[24], 8);
   uint64_t body = bytes.size() - kModuleHeaderBytes;
@@ -70,8 +82,8 @@ StatusOr<ModuleFileParts> UnpackModuleFile(std::span<const uint8_t> bytes,
                               origin, kModuleHeaderBytes + descriptor_length + code_length,
                               bytes.size()));
   }
-  Sha256Digest digest = Sha256(bytes.subspan(kModuleHeaderBytes));
-  if (!std::equal(digest.begin(), digest.end(), bytes.begin() + 32)) {
+  Sha256Digest digest = FileDigest(bytes);
+  if (!std::equal(digest.begin(), digest.end(), bytes.begin() + kDigestOffset)) {
     return Status(StatusCode::kNotAModule,
                   fmt::format("{} is corrupt: its content does not match the checksum in its "
                               "header",

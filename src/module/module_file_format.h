@@ -3,10 +3,11 @@
 //   offset  size  field
 //   0       8     magic "RFMODULE"
 //   8       4     module ABI version (little-endian), RF_MODULE_ABI_VERSION
-//   12      4     reserved, 0
+//   12      4     reserved, must be 0
 //   16      8     descriptor length D
 //   24      8     code length C
-//   32      32    SHA-256 of the D + C bytes that follow
+//   32      32    SHA-256 of header bytes 0..31 followed by the D + C bytes
+//                 that follow the header: every byte but the digest itself
 //   64      D     descriptor (JSON, see ModuleDescriptor)
 //   64+D    C     native code (an ELF shared object)
 //

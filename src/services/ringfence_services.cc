@@ -1,6 +1,9 @@
 #include <time.h>
 
+#include <algorithm>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "ringfence/log.h"
 #include "src/services/services.h"
@@ -11,8 +14,11 @@ namespace {
 // Kept out of line so the checks before it cost a module almost nothing.
 [[gnu::noinline]] void EmitModuleLog(rf_import_context* core, uint32_t level, const uint8_t* text,
                                      uint32_t length) {
-  // Copied before use: another view of the window could change it.
-  std::string copy(reinterpret_cast<const char*>(text), length);
+  // Copied before use: another view of the window could change it. At most
+  // kMaxModuleLogBytes of it: a module's memory may hold gigabytes.
+  uint32_t kept = std::min(length, kMaxModuleLogBytes);
+  std::string copy(reinterpret_cast<const char*>(text), kept);
+  if (kept < length) copy += fmt::format(" [... {} more bytes cut]", length - kept);
   LogSource source = level <= 0 ? LogSource::kDebug
                      : level == 1 ? LogSource::kInfo
                      : level == 2 ? LogSource::kWarn

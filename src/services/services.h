@@ -12,6 +12,9 @@
 namespace ringfence::internal {
 
 // "ringfence" module.
+// rf_log: the first kMaxModuleLogBytes of the message are logged, then a
+// marker saying how much was cut; nothing longer is ever copied.
+inline constexpr uint32_t kMaxModuleLogBytes = 16 * 1024;
 void ServiceLog(rf_import_context* core, uint32_t level, uint32_t message, uint32_t length);
 uint64_t ServiceClockNs(rf_import_context* core);
 

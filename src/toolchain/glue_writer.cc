@@ -245,7 +245,7 @@ StatusOr<GlueSources> WriteGlue(const WasmTranslation& translation, const std::s
   if (functions.empty()) unit << "  {0, 0},\n";
   unit << "};\n\n";
   unit << "extern const rf_module_abi rf_abi;\n\n"
-       << "__attribute__((visibility(\"default\"))) const rf_module_abi* ringfence_module_v3"
+       << "__attribute__((visibility(\"default\"))) const rf_module_abi* ringfence_module_v4"
        << "(const rf_host_api* host) {\n"
        << "  if (rf_bind(host) == NULL) return NULL;\n"
        << "  Z_" << kWasm2cModuleName << "_init_module();\n"

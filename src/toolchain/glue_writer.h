@@ -1,7 +1,7 @@
 // Generates the C file that turns wasm2c output into a loadable module: the
 // gate trampolines (one per export, recovery armed), the forwarders that
 // satisfy the module's imports, the function-name table for trap reports,
-// and the ringfence_module_v3 entry point (module_abi.h).
+// and the ringfence_module_v4 entry point (module_abi.h).
 #ifndef RINGFENCE_SRC_TOOLCHAIN_GLUE_WRITER_H_
 #define RINGFENCE_SRC_TOOLCHAIN_GLUE_WRITER_H_
 

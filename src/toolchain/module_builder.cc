@@ -15,12 +15,14 @@
 
 #include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
+#include "src/base/sha256.h"
 #include "src/module/module_file_format.h"
 #include "src/toolchain/build_sandbox.h"
 #include "src/toolchain/confined_run.h"
 #include "src/toolchain/glue_writer.h"
 #include "src/toolchain/native_builder.h"
 #include "src/toolchain/sdk_paths.h"
+#include "src/toolchain/stack_probe_check.h"
 #include "src/toolchain/subprocess.h"
 #include "src/toolchain/wasm_limits.h"
 #include "src/toolchain/wasm_translation.h"
@@ -180,7 +182,11 @@ class Builder {
         "-fno-optimize-sibling-calls",
         // Frame pointers in every function, leaves included: a trap's
         // backtrace walks them (rf_walk_frames), in a signal handler.
-        "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
+        "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer",
+        // A frame larger than a page (many wasm locals, values or results)
+        // probes each page it allocates, so it meets the guard page below
+        // the stack instead of skipping it (checked below).
+        "-fstack-clash-protection", "-w", "-I" + work_.string(), "-I" + sdk_.runtime_dir,
         "-I" + sdk_.include_dir};
     if (fs::path(options_.native_compiler).filename().string().find("clang") == std::string::npos) {
       argv.push_back("-fsignaling-nans");  // gcc: keep wasm's NaN semantics
@@ -190,6 +196,7 @@ class Builder {
                              "-Wl,-z,defs", "-Wl,-z,now"});
     Progress("compiling native code");
     RF_RETURN_IF_ERROR(Run(argv));
+    RF_RETURN_IF_ERROR(internal::CheckStackProbes(library.string()));
     return library;
   }
 
@@ -319,7 +326,9 @@ StatusOr<std::string> TranslateToC(const fs::path& wasm_path, const fs::path& wo
   ModuleDescriptor descriptor;
   descriptor.name = name;
   descriptor.abi_version = RF_MODULE_ABI_VERSION;
-  descriptor.content_hash = translation->content_hash;
+  // The wasm the code comes from, as provenance; content_hash (what
+  // Module::Load verifies) is the code's, known once it is compiled.
+  descriptor.source_hash = translation->content_hash;
   descriptor.exports = translation->exports;
   descriptor.imports = translation->imports;
   descriptor.memory = translation->memory;
@@ -367,6 +376,7 @@ StatusOr<internal::BuiltModule> BuildWasmCode(const BuildOptions& options,
   internal::BuiltModule build;
   build.code = std::move(*code);
   build.descriptor = std::move(*descriptor);
+  build.descriptor.content_hash = internal::Sha256Text(build.code);
   return build;
 }
 

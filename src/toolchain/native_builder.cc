@@ -195,7 +195,7 @@ StatusOr<BuiltModule> BuildNativeCode(const BuildOptions& options, const SdkPath
   ModuleDescriptor& descriptor = build.descriptor;
   descriptor.name = module_name;
   descriptor.abi_version = RF_MODULE_ABI_VERSION;
-  descriptor.content_hash = "sha256:" + HexOf(Sha256(build.code));
+  descriptor.content_hash = Sha256Text(build.code);
   for (NativeExport& entry : interface->exports) descriptor.exports.push_back(std::move(entry.info));
   for (NativeImport& import : interface->imports) descriptor.imports.push_back(std::move(import.info));
   descriptor.function_count = static_cast<uint32_t>(functions->size());

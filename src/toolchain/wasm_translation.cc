@@ -112,7 +112,7 @@ StatusOr<WasmTranslation> TranslateWasm(std::span<const uint8_t> wasm, const std
   }
 
   WasmTranslation result;
-  result.content_hash = "sha256:" + HexOf(Sha256(wasm));
+  result.content_hash = Sha256Text(wasm);
 
   std::vector<std::string> missing;
   for (const wabt::Import* import : module.imports) {

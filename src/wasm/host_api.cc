@@ -3,6 +3,8 @@
 #include <unwind.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -26,11 +28,24 @@ rf_import_context* CurrentCore() {
   return CoreOfInstance(rf_frame_instance(top));
 }
 
+// Whether `core` may have `memory_pages` of memory and `table_bytes` of
+// tables: together they stay within its memory limit.
+bool WithinLimit(const rf_import_context* core, uint64_t memory_pages, uint64_t table_bytes) {
+  uint64_t limit = uint64_t{core->memory_limit_pages} * kPageBytes;
+  uint64_t memory = memory_pages * kPageBytes;
+  return memory <= limit && table_bytes <= limit - memory;
+}
+
+uint64_t MemoryPages(const rf_import_context* core) {
+  return core->memory != nullptr ? core->memory->pages : 0;
+}
+
 void AllocateMemory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
   rf_import_context* core = CurrentCore();
   RF_CHECK(core->memory == nullptr);  // one memory per module (checked at build)
   uint32_t limit = std::min(max_pages, core->memory_limit_pages);
-  if (initial_pages > limit || !core->window.CommitTo(uint64_t{initial_pages} * kPageBytes)) {
+  if (initial_pages > limit || !WithinLimit(core, initial_pages, core->table_bytes) ||
+      !core->window.CommitTo(uint64_t{initial_pages} * kPageBytes)) {
     RaiseTrap(RF_TRAP_MEMORY_LIMIT);
   }
   memory->data = core->window.base();
@@ -44,7 +59,7 @@ uint32_t GrowMemory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
   rf_import_context* core = CurrentCore();
   uint32_t old_pages = memory->pages;
   uint64_t new_pages = uint64_t{old_pages} + delta_pages;
-  if (new_pages > memory->max_pages) {
+  if (new_pages > memory->max_pages || !WithinLimit(core, new_pages, core->table_bytes)) {
     core->memory_refused = true;
     return UINT32_MAX;
   }
@@ -60,6 +75,27 @@ uint32_t GrowMemory(wasm_rt_memory_t* memory, uint32_t delta_pages) {
 
 // The compartment resets its window itself after freeing the instance.
 void FreeMemory(wasm_rt_memory_t*) {}
+
+void* ResizeTable(void* data, uint32_t old_elements, uint32_t new_elements, uint32_t element_size) {
+  rf_import_context* core = CurrentCore();
+  uint64_t old_bytes = uint64_t{old_elements} * element_size;
+  uint64_t new_bytes = uint64_t{new_elements} * element_size;
+  RF_CHECK(new_bytes >= old_bytes && core->table_bytes >= old_bytes);
+  uint64_t total = core->table_bytes - old_bytes + new_bytes;
+  if (!WithinLimit(core, MemoryPages(core), total)) {
+    core->memory_refused = true;
+    return nullptr;
+  }
+  size_t bytes = std::max<uint64_t>(new_bytes, 1);
+  // A new table's pages stay untouched until used.
+  void* grown = data == nullptr ? std::calloc(bytes, 1) : std::realloc(data, bytes);
+  if (grown == nullptr) return nullptr;
+  if (data != nullptr) std::memset(static_cast<char*>(grown) + old_bytes, 0, new_bytes - old_bytes);
+  core->table_bytes = total;
+  return grown;
+}
+
+void FreeTable(void* data) { std::free(data); }
 
 uint32_t RegisterFuncType(uint32_t params, uint32_t results, const wasm_rt_type_t* types) {
   static std::mutex mutex;
@@ -81,6 +117,8 @@ rf_host_api MakeHostApi() {
   api.grow_memory = GrowMemory;
   api.free_memory = FreeMemory;
   api.register_func_type = RegisterFuncType;
+  api.resize_table = ResizeTable;
+  api.free_table = FreeTable;
   api.log = ServiceLog;
   api.clock_ns = ServiceClockNs;
   api.fd_write = WasiFdWrite;

@@ -59,13 +59,18 @@ def module_seeds(build):
     for relative in MODULE_FILES:
         path = build / relative
         data = path.read_bytes()
-        descriptor = descriptor_of(path)
-        offsets = [f["offset"] for f in json.loads(descriptor).get("native_functions", [])]
-        code = data[64 + len(descriptor):][:max(offsets + [0]) + 64]
-        header = b"RFMODULE" + data[8:12] + bytes(4) + struct.pack("<QQ", len(descriptor), len(code))
+        descriptor = json.loads(descriptor_of(path))
+        offsets = [f["offset"] for f in descriptor.get("native_functions", [])]
+        code = data[64 + len(descriptor_of(path)):][:max(offsets + [0]) + 64]
+        # The seed's code is cut short: its content hash follows, so the
+        # loader's checks all pass on the seed.
+        descriptor["content_hash"] = "sha256:" + hashlib.sha256(code).hexdigest()
+        body = json.dumps(descriptor, separators=(",", ":")).encode() + code
+        header = b"RFMODULE" + data[8:12] + bytes(4) + \
+            struct.pack("<QQ", len(body) - len(code), len(code))
         # Not *.rfm: module files are build output, ignored by git.
-        (out / (path.stem + ".module")).write_bytes(header + hashlib.sha256(descriptor + code).digest() +
-                                      descriptor + code)
+        (out / (path.stem + ".module")).write_bytes(
+            header + hashlib.sha256(header + body).digest() + body)
 
 
 def descriptor_seeds(build):

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RF_CHECK(translation.status().message().starts_with(origin));
     return 0;
   }
-  RF_CHECK(translation->content_hash == "sha256:" + HexOf(Sha256(wasm)));
+  RF_CHECK(translation->content_hash == Sha256Text(wasm));
   RF_CHECK(translation->exports.size() == translation->export_functions.size());
   RF_CHECK(!translation->c_source.empty() && !translation->c_header.empty());
   if (translation->memory) {

@@ -3,6 +3,8 @@
  * spread over two calls, every log level, and a log call whose message lies
  * outside the module's memory. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <ringfence/module.h>
 
@@ -59,4 +61,15 @@ RF_EXPORT(write_big) int32_t write_big(int32_t bytes) {
   if (bytes < 0 || bytes > (int32_t)sizeof g_big) return -2;
   for (int32_t i = 0; i < bytes; ++i) g_big[i] = 'x';
   return (int32_t)write(1, g_big, (size_t)bytes);
+}
+
+/* One rf_log call with a message of `bytes` bytes (up to the memory limit):
+ * the host logs a bounded prefix. Returns 1, or 0 if malloc failed. */
+RF_EXPORT(log_huge) int32_t log_huge(uint32_t bytes) {
+  char* message = (char*)malloc(bytes);
+  if (message == NULL) return 0;
+  memset(message, 'x', bytes);
+  rf_log(RF_LOG_INFO, message, bytes);
+  free(message);
+  return 1;
 }

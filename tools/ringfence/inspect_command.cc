@@ -19,12 +19,17 @@ CommandRunner AddInspectCommand(CLI::App& app) {
   command->add_option("module", *path, "Module file")->required();
   command->add_flag("--json", *json, "Print the descriptor as JSON");
   return [path, json] {
-    StatusOr<std::shared_ptr<const Module>> module = Module::Load(*path);
-    if (!module.ok()) {
-      std::fprintf(stderr, "ringfence inspect: error: %s\n", module.status().message().c_str());
+    // The descriptor only: inspecting a module never maps or runs its code.
+    StatusOr<ModuleDescriptor> read = ReadModuleDescriptor(*path);
+    StatusOr<std::vector<ExportCallClass>> call_classes =
+        read.ok() ? internal::ParseCallClasses(*read, *path)
+                  : StatusOr<std::vector<ExportCallClass>>(read.status());
+    if (!call_classes.ok()) {
+      std::fprintf(stderr, "ringfence inspect: error: %s\n",
+                   call_classes.status().message().c_str());
       return static_cast<int>(kExitUsage);
     }
-    const ModuleDescriptor& descriptor = (*module)->descriptor();
+    const ModuleDescriptor& descriptor = *read;
     if (*json) {
       std::printf("%s\n", descriptor.ToJson(2).c_str());
       return static_cast<int>(kExitOk);
@@ -32,6 +37,9 @@ CommandRunner AddInspectCommand(CLI::App& app) {
     std::string text = fmt::format("module {} (ABI {}, {}, {} functions, built by {})\n",
                                    descriptor.name, descriptor.abi_version, descriptor.content_hash,
                                    descriptor.function_count, descriptor.built_by);
+    if (!descriptor.source_hash.empty()) {
+      text += fmt::format("translated from wasm {}\n", descriptor.source_hash);
+    }
     // Where the code runs decides how `ringfence call` hosts it.
     text += fmt::format("isolation: {}", IsolationName(descriptor.isolation));
     if (descriptor.isolation == Isolation::kProcess) {
@@ -53,7 +61,7 @@ CommandRunner AddInspectCommand(CLI::App& app) {
       if (info.name.starts_with(internal::kCallClassMarkerPrefix)) continue;
       ++shown;
       exports += fmt::format("  {} {}", info.name, info.signature.ToString());
-      const ExportCallClass& call_class = (*module)->call_class(i);
+      const ExportCallClass& call_class = (*call_classes)[i];
       if (call_class.call_class != CallClass::kNeither) {
         exports += fmt::format("  [{}{}]", CallClassName(call_class.call_class),
                                call_class.key_param

@@ -95,7 +95,8 @@ enum {
 
 /* Writes one message to the host's log, tagged with this module's name.
  * `message` need not be NUL-terminated. A message that does not lie inside
- * the module's memory is dropped. */
+ * the module's memory is dropped; one longer than 16 KiB is cut there, with
+ * a marker saying how many bytes were left out. */
 RF_HOST_SERVICE(log)
 void rf_log(int32_t level, const char* message, size_t length);
 

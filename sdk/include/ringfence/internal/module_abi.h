@@ -2,7 +2,7 @@
  *
  * Every module file carries a shared object built from wasm2c output plus the
  * module-side runtime (module_shim.c) and a generated glue file. The host
- * dlopen()s it and calls ringfence_module_v3(), handing over the host's
+ * dlopen()s it and calls ringfence_module_v4(), handing over the host's
  * function table and receiving the module's. Nothing else crosses: the shared
  * object has no undefined references to the host, only to libc and libm.
  *
@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define RF_MODULE_ABI_VERSION 3u
+#define RF_MODULE_ABI_VERSION 4u
 
 /* Trap kinds raised by module code. Values 1..8 are wabt's wasm_rt_trap_t;
  * the rest are ringfence's own. */
@@ -49,6 +49,15 @@ enum {
   RF_TRAP_PROTOCOL = 71,     /* garbage on the channel */
   RF_TRAP_WORKER = 72,       /* the worker could not start, or vanished */
 };
+
+/* The farthest module code moves its stack pointer down without touching
+ * the memory there: one page. Module code is compiled with
+ * -fstack-clash-protection and the build refuses an object with a larger
+ * step (src/toolchain/stack_probe_check.h), so running out of stack first
+ * touches the guard page below the stack, never what lies beyond it. */
+#define RF_MAX_STACK_STEP 4096u
+/* Below its stack pointer a function may also use the x86-64 red zone. */
+#define RF_STACK_RED_ZONE 128u
 
 /* Most module code addresses a trap's backtrace records. */
 #define RF_BACKTRACE_MAX 32
@@ -113,6 +122,17 @@ typedef struct rf_host_api {
   void (*free_memory)(wasm_rt_memory_t* memory);
   uint32_t (*register_func_type)(uint32_t params, uint32_t results,
                                  const wasm_rt_type_t* types);
+  /* wasm-rt tables (funcref and externref alike) live in the host's heap and
+   * count, with the memory's pages, against the compartment's memory limit.
+   * resize_table makes `data` (NULL for a new table), an array of
+   * `old_elements` elements of `element_size` bytes, hold `new_elements`,
+   * the added ones zeroed, and returns the array; or returns NULL, leaving
+   * `data` as it was, if the limit (or the host's heap) refuses. Only inside
+   * a gate (instantiation, table.grow). free_table frees an array it made,
+   * from any thread. */
+  void* (*resize_table)(void* data, uint32_t old_elements, uint32_t new_elements,
+                        uint32_t element_size);
+  void (*free_table)(void* data);
 
   /* "ringfence" services (see sdk/include/ringfence/module.h). */
   void (*log)(rf_import_context* ctx, uint32_t level, uint32_t msg,
@@ -249,7 +269,7 @@ static inline uint32_t rf_walk_frames(uintptr_t fp, uintptr_t low, uintptr_t lim
 /* The one symbol a module's shared object exports. Returns NULL if the host's
  * ABI version is not the module's. */
 typedef const rf_module_abi* (*rf_module_entry_fn)(const rf_host_api* host);
-#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v3"
+#define RF_MODULE_ENTRY_SYMBOL "ringfence_module_v4"
 
 #ifdef __cplusplus
 }
