@@ -38,11 +38,7 @@ using testing::ExampleModulePath;
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes ReadBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  RF_CHECK(file);
-  return Bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
+using testing::ReadBytes;
 
 class BadInputTest : public ::testing::Test {
  protected:

@@ -32,13 +32,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::ExampleModulePath;
+using testing::ReadBytes;
 using testing::TestModulePath;
-
-std::vector<uint8_t> ReadBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(file)),
-                              std::istreambuf_iterator<char>());
-}
 
 // A module file's descriptor and code (kept with the bytes they view).
 struct ModuleFile {

@@ -1,6 +1,6 @@
 // Shared objects for the tests of what may be loaded as a process-backend
-// module's code (src/module/native_code_check.h): reading them, and
-// turning a good one into one the check must refuse.
+// module's code (src/module/native_code_check.h): turning a good one into
+// one the check must refuse.
 #ifndef RINGFENCE_TESTS_NATIVE_CODE_SAMPLES_H_
 #define RINGFENCE_TESTS_NATIVE_CODE_SAMPLES_H_
 
@@ -8,18 +8,11 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace ringfence::testing {
-
-inline std::vector<uint8_t> ReadBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), {});
-}
 
 // The file offsets of the dynamic entry with `tag` (if `value_at` is false)
 // or of what its value points at, found the way the loader finds them

@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ringfence/compartment.h"
 #include "ringfence/module_file.h"
@@ -82,6 +86,13 @@ inline constexpr bool kMemoryFiguresMeaningful = true;
   } while (0)
 
 // Path of a built example module (calc, stl, compute, misbehave).
+// The whole of the file at `path` (which must exist).
+inline std::vector<uint8_t> ReadBytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  RF_CHECK(file);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), {});
+}
+
 inline std::string ExampleModulePath(const std::string& name) {
   return std::string(RF_MODULE_DIR) + "/" + name + ".rfm";
 }

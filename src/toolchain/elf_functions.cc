@@ -1,51 +1,25 @@
 #include "src/toolchain/elf_functions.h"
 
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <map>
 
-#include <fmt/format.h>
+#include "src/toolchain/elf_reader.h"
 
 namespace ringfence::internal {
-namespace {
-
-Status ElfError(const std::string& path, std::string_view what) {
-  return Status(StatusCode::kBuildFailed,
-                fmt::format("{}: {}: {}", path, what, elf_errmsg(elf_errno())));
-}
-
-}  // namespace
-
 StatusOr<std::vector<NativeFunction>> ReadElfFunctions(const std::string& path) {
-  if (elf_version(EV_CURRENT) == EV_NONE) return ElfError(path, "libelf is unusable");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Status(StatusCode::kBuildFailed,
-                  fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  }
-  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
-  struct Closer {
-    Elf* elf;
-    int fd;
-    ~Closer() {
-      if (elf != nullptr) elf_end(elf);
-      close(fd);
-    }
-  } closer{elf, fd};
-  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return ElfError(path, "not an ELF object");
+  StatusOr<std::unique_ptr<ElfReader>> reader = ElfReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  Elf* elf = (*reader)->elf();
 
   Elf_Scn* table = nullptr;
   GElf_Shdr table_header{};
   for (Elf_Scn* section = elf_nextscn(elf, nullptr); section != nullptr;
        section = elf_nextscn(elf, section)) {
     GElf_Shdr header;
-    if (gelf_getshdr(section, &header) == nullptr) return ElfError(path, "bad section header");
+    if (gelf_getshdr(section, &header) == nullptr) return (*reader)->Error("bad section header");
     if (header.sh_type == SHT_SYMTAB || (header.sh_type == SHT_DYNSYM && table == nullptr)) {
       table = section;
       table_header = header;
@@ -55,7 +29,7 @@ StatusOr<std::vector<NativeFunction>> ReadElfFunctions(const std::string& path) 
   std::map<uint64_t, std::pair<std::string, bool>> by_offset;
   if (table != nullptr && table_header.sh_entsize != 0) {
     Elf_Data* data = elf_getdata(table, nullptr);
-    if (data == nullptr) return ElfError(path, "unreadable symbol table");
+    if (data == nullptr) return (*reader)->Error("unreadable symbol table");
     size_t count = table_header.sh_size / table_header.sh_entsize;
     for (size_t i = 0; i < count; ++i) {
       GElf_Sym symbol;

@@ -1,11 +1,9 @@
 #include "src/toolchain/stack_probe_check.h"
 
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <llvm-c/Disassembler.h>
 #include <llvm-c/Target.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -15,6 +13,8 @@
 #include <string_view>
 
 #include <fmt/format.h>
+
+#include "src/toolchain/elf_reader.h"
 
 namespace ringfence::internal {
 namespace {
@@ -98,30 +98,12 @@ class Disassembler {
   LLVMDisasmContextRef context_ = nullptr;
 };
 
-Status ElfError(const std::string& path, std::string_view what) {
-  return Status(StatusCode::kBuildFailed,
-                fmt::format("{}: {}: {}", path, what, elf_errmsg(elf_errno())));
-}
-
 }  // namespace
 
 Status CheckStackProbes(const std::string& path) {
-  if (elf_version(EV_CURRENT) == EV_NONE) return ElfError(path, "libelf is unusable");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Status(StatusCode::kBuildFailed,
-                  fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  }
-  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
-  struct Closer {
-    Elf* elf;
-    int fd;
-    ~Closer() {
-      if (elf != nullptr) elf_end(elf);
-      close(fd);
-    }
-  } closer{elf, fd};
-  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return ElfError(path, "not an ELF object");
+  StatusOr<std::unique_ptr<ElfReader>> reader = ElfReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  Elf* elf = (*reader)->elf();
   GElf_Ehdr elf_header;
   if (gelf_getehdr(elf, &elf_header) == nullptr || elf_header.e_machine != EM_X86_64) {
     return Status(StatusCode::kBuildFailed,
@@ -136,7 +118,7 @@ Status CheckStackProbes(const std::string& path) {
   for (Elf_Scn* section = elf_nextscn(elf, nullptr); section != nullptr;
        section = elf_nextscn(elf, section)) {
     GElf_Shdr header;
-    if (gelf_getshdr(section, &header) == nullptr) return ElfError(path, "bad section header");
+    if (gelf_getshdr(section, &header) == nullptr) return (*reader)->Error("bad section header");
     if (header.sh_type != SHT_PROGBITS || (header.sh_flags & SHF_EXECINSTR) == 0) continue;
     Elf_Data* data = elf_getdata(section, nullptr);
     if (data == nullptr || data->d_buf == nullptr) continue;
