@@ -3,6 +3,8 @@
 // an endless loop) becomes one clear Status, and the caller lives on.
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -20,7 +22,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr ConfinedLimits kSmall{uint64_t{256} << 20, 2};
+constexpr ConfinedLimits kSmall{uint64_t{256} << 20, 2, 60};
 
 TEST(ConfinedRunTest, ReturnsTheStepsBytes) {
   StatusOr<std::string> result = RunConfined("step", kSmall, []() -> StatusOr<std::string> {
@@ -75,6 +77,17 @@ TEST(ConfinedRunTest, EndlessLoopMeetsTheCpuLimit) {
                                              });
   EXPECT_EQ(result.status().code(), StatusCode::kBuildFailed);
   EXPECT_THAT(result.status().message(), HasSubstr("step took more than 1 s of CPU time"));
+}
+
+// A step that waits (say for a lock another thread held at the fork) uses
+// no CPU: the wall-clock limit still ends it.
+TEST(ConfinedRunTest, WaitingForeverMeetsTheWallClockLimit) {
+  StatusOr<std::string> result = RunConfined("step", {uint64_t{256} << 20, 60, 1},
+                                             []() -> StatusOr<std::string> {
+                                               while (true) pause();
+                                             });
+  EXPECT_EQ(result.status().code(), StatusCode::kBuildFailed);
+  EXPECT_THAT(result.status().message(), HasSubstr("step took more than 1 s (the limit)"));
 }
 
 }  // namespace

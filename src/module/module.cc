@@ -158,7 +158,12 @@ Status Module::LoadNative(std::span<const uint8_t> code, const std::string& orig
   StatusOr<int> staged = StageCode(code, descriptor_.name, origin, MFD_ALLOW_SEALING);
   if (!staged.ok()) return staged.status();
   code_fd_ = *staged;
-  fcntl(code_fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  // Each worker checks the code and then maps it: only the seal makes what
+  // it maps what it checked.
+  if (fcntl(code_fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return Status(StatusCode::kLoadFailed, fmt::format("{}: cannot seal its staged code: {}",
+                                                       origin, std::strerror(errno)));
+  }
   native_code_size_ = code.size();
   process_abi_ = std::make_unique<rf_module_abi>();
   internal::MakeProcessAbi(*this, process_abi_.get(), &process_exports_);

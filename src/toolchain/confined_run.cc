@@ -1,12 +1,15 @@
 #include "src/toolchain/confined_run.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -79,6 +82,27 @@ std::string Answer(char kind, StatusCode code, std::string_view body) {
   _exit(0);  // no atexit handlers or destructors of the caller's objects
 }
 
+// Appends what the child writes to `fd` to `answer` until it closes its
+// end; false if `wall_seconds` pass first.
+bool ReadAnswer(int fd, uint64_t wall_seconds, std::string* answer) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wall_seconds);
+  char buffer[65536];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd readable{fd, POLLIN, 0};
+    int ready = poll(&readable, 1, static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return false;
+    if (ready < 0) return true;  // cannot wait on the pipe: take what came
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;
+    answer->append(buffer, static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 StatusOr<std::string> RunConfined(std::string_view what, const ConfinedLimits& limits,
@@ -100,15 +124,16 @@ StatusOr<std::string> RunConfined(std::string_view what, const ConfinedLimits& l
   }
   close(fds[1]);
   std::string answer;
-  char buffer[65536];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    answer.append(buffer, static_cast<size_t>(n));
-  }
+  bool out_of_time = !ReadAnswer(fds[0], limits.wall_seconds, &answer);
   close(fds[0]);
+  if (out_of_time) kill(pid, SIGKILL);
   int wait_status = 0;
   while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  if (out_of_time) {
+    return Status(StatusCode::kBuildFailed,
+                  fmt::format("{} took more than {} s (the limit) and was stopped", what,
+                              limits.wall_seconds));
   }
   if (WIFSIGNALED(wait_status)) {
     int signal_number = WTERMSIG(wait_status);

@@ -19,6 +19,9 @@ struct ConfinedLimits {
   // (RLIMIT_AS, relative so that a host's reservations do not count).
   uint64_t memory_bytes = uint64_t{4} << 30;
   uint64_t cpu_seconds = 300;  // RLIMIT_CPU
+  // Wall-clock time, which also ends a child that waits instead of running
+  // (RLIMIT_CPU would never): SIGKILL when it passes.
+  uint64_t wall_seconds = 600;
 };
 
 // Runs `step` in a child created by fork() and returns what it returned:
@@ -28,7 +31,7 @@ struct ConfinedLimits {
 //
 // Errors besides the step's own (all kBuildFailed, each one line starting
 // with `what`): it crashed (the signal is named), ran out of memory or CPU
-// time (the limit is named), or ended without an answer. kIoError if the
+// time or wall-clock time (the limit is named), or ended without an answer. kIoError if the
 // child cannot be created.
 //
 // The child runs `step` on a copy of the calling thread only: `step` must

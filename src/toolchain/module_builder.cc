@@ -293,7 +293,7 @@ internal::SandboxPaths SandboxPathsFor(const BuildOptions& options, const intern
 // Limits for translating a .wasm to C (RunConfined). wabt needs about 80
 // times the file's size (2.5 MB of wasm: 210 MiB), so 4 GiB fits files
 // towards the size limit (kMaxWasmFileBytes).
-constexpr internal::ConfinedLimits kTranslationLimits{uint64_t{4} << 30, 300};
+constexpr internal::ConfinedLimits kTranslationLimits{uint64_t{4} << 30, 300, 600};
 
 StatusOr<std::vector<uint8_t>> ReadWasm(const fs::path& path) {
   std::error_code error;
