@@ -2,7 +2,6 @@
 // under limits: whatever goes wrong there (a crash, unbounded allocation,
 // an endless loop) becomes one clear Status, and the caller lives on.
 #include <signal.h>
-
 #include <unistd.h>
 
 #include <gmock/gmock.h>
