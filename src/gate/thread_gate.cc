@@ -20,12 +20,12 @@ namespace {
 
 // Room below a thread's stack where module code running out of stack can
 // fault: its stack pointer moves at most RF_MAX_STACK_STEP between touches
-// (probed frames), plus the red zone below it. The first touch past the
-// stack therefore lands in the guard page below it; a fault any farther is
-// not this thread's stack running out (it may be another thread's memory)
-// and is never claimed. Needs a guard of at least that much below each
-// thread's stack that runs module code (glibc's default is one page).
-constexpr uintptr_t kStackGuardZone = RF_MAX_STACK_STEP + RF_STACK_RED_ZONE;
+// (probed frames; clang uses the red zone only in leaves whose frame it
+// fits, a few words below a touched return address). The first touch past
+// the stack therefore lands in the guard page below it; a fault any farther
+// is not this thread's stack running out (it may be another thread's
+// memory) and is never claimed. Exactly glibc's default guard, one page.
+constexpr uintptr_t kStackGuardZone = RF_MAX_STACK_STEP;
 constexpr size_t kAltStackBytes = 64 * 1024;
 constexpr size_t kAltStackGuard = 4096;
 

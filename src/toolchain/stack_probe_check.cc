@@ -46,6 +46,10 @@ std::optional<int64_t> StackDrop(std::string_view instruction) {
   if (split == std::string_view::npos) return 0;
   std::string_view mnemonic = instruction.substr(0, split);
   std::string_view operands = Trim(instruction.substr(split));
+  if (mnemonic == "enter" || mnemonic == "enterq") {  // enter $size, $level
+    std::optional<int64_t> size = ParseInteger(operands.substr(0, operands.find(',')));
+    return size ? *size + 8 : INT64_MAX;
+  }
   constexpr std::string_view kToRsp = ", %rsp";
   if (operands.size() < kToRsp.size() || !operands.ends_with(kToRsp)) return 0;
   std::string_view source = Trim(operands.substr(0, operands.size() - kToRsp.size()));
@@ -66,7 +70,15 @@ std::optional<int64_t> StackDrop(std::string_view instruction) {
     std::optional<int64_t> displacement = ParseInteger(source.substr(0, paren));
     return displacement ? -*displacement : INT64_MAX;
   }
-  return 0;  // mov, pop, and, ...: restores or small realignments
+  if (mnemonic == "andq" || mnemonic == "and") {
+    // Realignment: and $-N, %rsp lowers it by up to N - 1 bytes.
+    std::optional<int64_t> mask = ParseInteger(source);
+    if (!mask) return std::nullopt;
+    return *mask < 0 ? -*mask - 1 : INT64_MAX;
+  }
+  // mov and pop restore a stack pointer saved higher up: an epilogue, or the
+  // gate's unwind to its own frame (module_gate.h).
+  return 0;
 }
 
 class Disassembler {

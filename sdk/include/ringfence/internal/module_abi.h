@@ -56,8 +56,6 @@ enum {
  * step (src/toolchain/stack_probe_check.h), so running out of stack first
  * touches the guard page below the stack, never what lies beyond it. */
 #define RF_MAX_STACK_STEP 4096u
-/* Below its stack pointer a function may also use the x86-64 red zone. */
-#define RF_STACK_RED_ZONE 128u
 
 /* Most module code addresses a trap's backtrace records. */
 #define RF_BACKTRACE_MAX 32
