@@ -89,6 +89,14 @@ TEST_F(BuildSandboxTest, IncbinOfAnotherFileFailsNatively) {
                 {"--native"});
 }
 
+// The directory holding a source opens only the files directly in it: a
+// source in $HOME or /tmp does not open what lies below them.
+TEST_F(BuildSandboxTest, IncludeFromBelowTheSourcesDirectoryFails) {
+  fs::create_directories(dir_.Path("src/private"));
+  dir_.File("src/private/secret.txt", std::string(kSecret) + "\n");
+  ExpectRefused("below.c", "#include \"private/secret.txt\"\n");
+}
+
 // The inputs themselves stay readable: a header beside the source and one
 // in an -I directory.
 TEST_F(BuildSandboxTest, InputsAreReadable) {

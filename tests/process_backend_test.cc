@@ -352,8 +352,10 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
     ASSERT_TRUE(alive.ok()) << "restart " << i << ": " << testing::Describe(alive);
   }
   EXPECT_EQ(misbehave->restart_count(), 1000u);
-  ASSERT_TRUE(Eventually(settled, kSettleLimit));
-  EXPECT_EQ(OpenFdCount(), fds_before);
+  // At most as many as before: the count before may include a descriptor
+  // that was only passing through (a pool refill, the CPU watch's pidfd).
+  ASSERT_TRUE(Eventually([&] { return settled() && OpenFdCount() <= fds_before; }, kSettleLimit))
+      << OpenFdCount() << " descriptors open, " << fds_before << " before";
   EXPECT_EQ(ChildCount(), children_before);
   EXPECT_EQ(children_before, 2);  // the live worker and the pool's idle one
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -281,9 +282,20 @@ internal::SandboxPaths SandboxPathsFor(const BuildOptions& options, const intern
   }
   paths.readable = {sdk.include_dir, sdk.runtime_dir};
   if (!sdk.wasi_sysroot.empty()) paths.readable.push_back(sdk.wasi_sysroot);
+  // Each source, and the files beside it (where C looks first for a header
+  // included with quotes) - not the directories below: a source in $HOME
+  // or /tmp must not open all of it to the compiler.
+  std::set<fs::path> source_dirs;
   for (const std::string& source : options.sources) {
     std::error_code error;
-    paths.readable.push_back(fs::absolute(source, error).parent_path().string());
+    paths.readable.push_back(fs::absolute(source, error).string());
+    source_dirs.insert(fs::absolute(source, error).parent_path());
+  }
+  for (const fs::path& dir : source_dirs) {
+    std::error_code error;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+      if (entry.is_regular_file(error)) paths.readable.push_back(entry.path().string());
+    }
   }
   for (const std::string& dir : options.include_dirs) paths.readable.push_back(dir);
   paths.writable = {work.string()};
