@@ -53,8 +53,8 @@ class LimitsReader : public wabt::BinaryReaderNop {
   wabt::Result OnFuncType(wabt::Index index, wabt::Index param_count, wabt::Type* param_types,
                           wabt::Index result_count, wabt::Type* result_types) override {
     if (param_count > kMaxParams || result_count > kMaxResults) {
-      return Refuse(fmt::format("type {} has {} parameters and {} results (the limit is {} each)",
-                                index, param_count, result_count, kMaxParams));
+      return Refuse(fmt::format("type {} has {} parameters and {} results (the limits are {} and {})",
+                                index, param_count, result_count, kMaxParams, kMaxResults));
     }
     for (wabt::Index i = 0; i < param_count; ++i) CHECK_TYPE(param_types[i], fmt::format("type {}", index));
     for (wabt::Index i = 0; i < result_count; ++i) CHECK_TYPE(result_types[i], fmt::format("type {}", index));
