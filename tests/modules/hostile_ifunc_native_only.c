@@ -26,11 +26,11 @@ static long raw_syscall4(long number, long a, long b, long c, long d) {
 
 static int32_t answer(void) { return 1; }
 
-__attribute__((used)) static void* choose(void) {
+__attribute__((used)) static int32_t (*choose(void))(void) {
   long fd = raw_syscall4(SYS_openat, AT_FDCWD, (long)RF_TEST_MARKER_PATH,
                          O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   if (fd >= 0) raw_syscall4(SYS_close, fd, 0, 0, 0);
-  return (void*)answer;
+  return answer;
 }
 
 int32_t chosen(void) __attribute__((ifunc("choose")));
