@@ -259,7 +259,9 @@ class Checker {
   // The bytes [vaddr, vaddr + size) meet the dynamic section, which glibc
   // reads again while it relocates (DT_SYMTAB at each relocation pass).
   bool OverlapsDynamic(uint64_t vaddr, uint64_t size) const {
-    return vaddr < dynamic_vaddr_ + dynamic_size_ && dynamic_vaddr_ < vaddr + size;
+    // By distance, so no sum can wrap around.
+    if (vaddr >= dynamic_vaddr_) return vaddr - dynamic_vaddr_ < dynamic_size_;
+    return dynamic_vaddr_ - vaddr < size;
   }
 
   Status ReadDynamic() {
