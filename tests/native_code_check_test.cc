@@ -9,9 +9,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,131 @@ TEST_F(NativeCodeCheckTest, ARelocationWritingOutsideTheObjectIsRefused) {
         Module::LoadFromBytes(PackProcessModule(patched), "patched.rfm");
     EXPECT_EQ(module.status().code(), StatusCode::kNotAModule);
   }
+}
+
+// Refused by the check, with a message naming `reason`.
+void ExpectRefused(const std::vector<uint8_t>& code, const char* reason) {
+  ASSERT_FALSE(code.empty());
+  Status status = internal::CheckNativeCode(code);
+  EXPECT_EQ(status.code(), StatusCode::kNotAModule) << status.ToString();
+  EXPECT_THAT(status.message(), HasSubstr(reason));
+}
+
+// glibc reads each relocation from the mapped object as it applies them:
+// with the relocation table in a writable segment, the first relocation
+// (an R_X86_64_64 of an absolute symbol writes exactly its addend) turns
+// the second into an R_X86_64_IRELATIVE, whose "resolver" runs inside
+// dlopen. Every table the loader reads must be in a read-only segment.
+TEST_F(NativeCodeCheckTest, RelocationTablesInAWritableSegmentAreRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  ASSERT_TRUE(internal::CheckNativeCode(good).ok());
+  std::optional<uint64_t> rela = testing::DynamicValue(good, DT_RELA);
+  ASSERT_TRUE(rela.has_value());
+  int segment = testing::LoadHolding(good, *rela);
+  ASSERT_GE(segment, 0);
+  Elf64_Phdr load = testing::ProgramHeaders(good)[segment];
+  ASSERT_EQ(load.p_flags & (PF_W | PF_X), 0u) << "the toolchain's tables are read-only";
+  load.p_flags |= PF_W;
+  std::vector<uint8_t> patched = testing::WithProgramHeader(good, segment, load);
+  size_t first = *testing::FirstRelocationOffset(patched);
+  Elf64_Rela rewrite{*rela + sizeof(Elf64_Rela) + offsetof(Elf64_Rela, r_info),
+                     ELF64_R_INFO(0, R_X86_64_64), ELF64_R_INFO(0, R_X86_64_IRELATIVE)};
+  testing::WriteAt(patched, first, rewrite);
+  ExpectRefused(patched, "its read-only segments");
+}
+
+// glibc reads DT_SYMTAB from the dynamic section (writable in what the
+// toolchain links) at the start of each relocation pass: a DT_RELA
+// relocation rewriting it would give the DT_JMPREL pass a symbol table
+// never checked (one with an IFUNC, say).
+TEST_F(NativeCodeCheckTest, ARelocationIntoTheDynamicSectionIsRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  std::optional<testing::DynamicEntry> symtab = testing::FindDynamicEntry(good, DT_SYMTAB);
+  ASSERT_TRUE(symtab.has_value());
+  ExpectRefused(testing::WithFirstRelocationAt(good, symtab->value_vaddr),
+                "writes into its dynamic section");
+}
+
+// What a symbol lookup reaches is what the hash tables' values say, not
+// their counts: DT_GNU_HASH buckets below symoffset make the walk read the
+// bucket words as chain words; DT_HASH buckets and chains are followed
+// past nchain, or around a loop.
+TEST_F(NativeCodeCheckTest, HashTablesReachingUncheckedSymbolsAreRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  {
+    std::optional<size_t> at = testing::DynamicOffset(good, DT_GNU_HASH, /*value_at=*/true);
+    ASSERT_TRUE(at.has_value());
+    auto buckets = testing::ReadAt<uint32_t>(good, *at);
+    auto first = testing::ReadAt<uint32_t>(good, *at + 4);
+    auto bloom = testing::ReadAt<uint32_t>(good, *at + 8);
+    ASSERT_GT(first, 1u) << "calc_native imports symbols, which come before the hashed ones";
+    std::vector<uint8_t> patched = good;
+    for (uint32_t b = 0; b < buckets; ++b) {
+      size_t bucket = *at + 16 + size_t{bloom} * 8 + size_t{b} * 4;
+      if (testing::ReadAt<uint32_t>(patched, bucket) != 0) {
+        testing::WriteAt<uint32_t>(patched, bucket, 1);
+      }
+    }
+    ExpectRefused(patched, "DT_GNU_HASH bucket below its first hashed symbol");
+  }
+  std::optional<size_t> at = testing::DynamicOffset(good, DT_HASH, /*value_at=*/true);
+  ASSERT_TRUE(at.has_value()) << "the toolchain emits DT_HASH too";
+  auto buckets = testing::ReadAt<uint32_t>(good, *at);
+  auto chains = testing::ReadAt<uint32_t>(good, *at + 4);
+  ASSERT_GT(chains, 2u);
+  size_t last_chain = *at + 8 + (size_t{buckets} + chains - 1) * 4;
+  std::vector<uint8_t> past = good;
+  testing::WriteAt<uint32_t>(past, last_chain, chains + 1000);
+  ExpectRefused(past, "DT_HASH entry naming a symbol past nchain");
+  // A bucket's chain that comes back to where it started.
+  std::vector<uint8_t> loop = good;
+  testing::WriteAt<uint32_t>(loop, *at + 8, chains - 1);
+  testing::WriteAt<uint32_t>(loop, last_chain, chains - 1);
+  ExpectRefused(loop, "DT_HASH chain that loops");
+}
+
+// glibc walks the version needs to vn_next == 0, ignoring DT_VERNEEDNUM,
+// and indexes its version array with each DT_VERSYM value.
+TEST_F(NativeCodeCheckTest, VersionTablesTheLoaderWalksFurtherThanTheirCountsAreRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  std::optional<size_t> need = testing::DynamicOffset(good, DT_VERNEED, /*value_at=*/true);
+  std::optional<uint64_t> count = testing::DynamicValue(good, DT_VERNEEDNUM);
+  ASSERT_TRUE(need.has_value() && count.has_value());
+  for (uint64_t i = 1; i < *count; ++i) {
+    *need += testing::ReadAt<Elf64_Verneed>(good, *need).vn_next;
+  }
+  auto last = testing::ReadAt<Elf64_Verneed>(good, *need);
+  ASSERT_EQ(last.vn_next, 0u);
+  last.vn_next = sizeof(Elf64_Verneed);  // on into bytes never checked
+  std::vector<uint8_t> longer = good;
+  testing::WriteAt(longer, *need, last);
+  ExpectRefused(longer, "links do not end where their counts do");
+
+  std::optional<size_t> versym = testing::DynamicOffset(good, DT_VERSYM, /*value_at=*/true);
+  ASSERT_TRUE(versym.has_value());
+  std::vector<uint8_t> beyond = good;
+  testing::WriteAt<Elf64_Half>(beyond, *versym + sizeof(Elf64_Half), 0x7ff0);
+  ExpectRefused(beyond, "DT_VERSYM value naming no version of its own");
+}
+
+// The loader mprotects PT_GNU_RELRO's pages before the worker's lockdown,
+// and copies PT_TLS's image into every thread: both must be the object's.
+TEST_F(NativeCodeCheckTest, RelroAndTlsSegmentsOutsideTheObjectAreRefused) {
+  std::vector<uint8_t> good = CodeOf(testing::ExampleModulePath("calc_native"));
+  int relro = testing::SegmentOfType(good, PT_GNU_RELRO);
+  ASSERT_GE(relro, 0);
+  Elf64_Phdr huge = testing::ProgramHeaders(good)[relro];
+  huge.p_memsz = uint64_t{1} << 32;  // over libc and the worker
+  ExpectRefused(testing::WithProgramHeader(good, relro, huge),
+                "PT_GNU_RELRO outside its writable segments");
+
+  int note = testing::SegmentOfType(good, PT_NOTE);
+  if (note < 0) note = testing::SegmentOfType(good, PT_GNU_EH_FRAME);
+  ASSERT_GE(note, 0);
+  Elf64_Phdr tls = testing::ProgramHeaders(good)[note];
+  tls.p_type = PT_TLS;
+  tls.p_vaddr = 0x7f0000000000;  // an image copied from outside the object
+  ExpectRefused(testing::WithProgramHeader(good, note, tls), "PT_TLS image outside");
 }
 
 // Counts the loader trusts are checked against what the file can hold

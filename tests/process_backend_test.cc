@@ -3,6 +3,7 @@
 // trap like any other, output reaches the log, workers die with their host,
 // and restarts leak neither file descriptors nor processes.
 #include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -401,7 +402,9 @@ TEST(ProcessBackendTest, ThreadsAreBoundedForAnUnprivilegedHostToo) {
   if (geteuid() != 0) GTEST_SKIP() << "this host is unprivileged: the test above is this one";
   constexpr uid_t kNobody = 65534;
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
+  // Close-on-exec: a worker this process's pool starts meanwhile must not
+  // keep the write end open, or the read below never ends.
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   pid_t host = fork();
   ASSERT_GE(host, 0);
   if (host == 0) {

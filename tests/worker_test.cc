@@ -2,6 +2,7 @@
 // a small fake host in this file makes the channel, spawns the worker with
 // the hand-written native module tests/modules/worker_probe.c and speaks the
 // channel protocol directly.
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -379,6 +380,11 @@ TEST(WorkerTest, RefusesCodeWhoseLoadingWouldRunItOrWriteOutsideIt) {
   std::vector<uint8_t> probe = testing::ReadBytes(RF_WORKER_PROBE_PATH);
   std::vector<uint8_t> patched = testing::WithFirstRelocationAt(probe, 0x7f0000000000);
   ASSERT_FALSE(patched.empty()) << "worker_probe has no DT_RELA";
+  // A relocation rewriting DT_SYMTAB, which glibc reads again for the
+  // DT_JMPREL pass.
+  std::optional<testing::DynamicEntry> symtab = testing::FindDynamicEntry(probe, DT_SYMTAB);
+  ASSERT_TRUE(symtab.has_value());
+  std::vector<uint8_t> into_dynamic = testing::WithFirstRelocationAt(probe, symtab->value_vaddr);
   struct Case {
     std::string code;
     const char* reason;
@@ -386,7 +392,9 @@ TEST(WorkerTest, RefusesCodeWhoseLoadingWouldRunItOrWriteOutsideIt) {
   };
   for (const Case& c : {Case{FileBytes(RF_HOSTILE_INIT_PATH), "DT_INIT", marker},
                         Case{FileBytes(RF_HOSTILE_IFUNC_PATH), "IFUNC", RF_HOSTILE_IFUNC_MARKER},
-                        Case{std::string(patched.begin(), patched.end()), "writes outside", ""}}) {
+                        Case{std::string(patched.begin(), patched.end()), "writes outside", ""},
+                        Case{std::string(into_dynamic.begin(), into_dynamic.end()),
+                             "writes into its dynamic section", ""}}) {
     SCOPED_TRACE(c.reason);
     if (!c.marker.empty()) unlink(c.marker.c_str());
     SpawnOptions options;
