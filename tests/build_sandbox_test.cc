@@ -121,11 +121,7 @@ TEST_F(BuildSandboxTest, InputsAreReadable) {
 // landlock_create_ruleset with ENOSYS. Returns the exit code; stderr goes
 // to `err_path`.
 int RunCliWithoutLandlock(const std::vector<std::string>& args, const std::string& err_path) {
-  std::string program = RF_CLI_PATH;
-  std::vector<std::string> copies = args;
-  std::vector<char*> argv = {program.data()};
-  for (std::string& arg : copies) argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  testing::CliCommandLine command(args);
   pid_t pid = fork();
   if (pid == 0) {
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -144,7 +140,7 @@ int RunCliWithoutLandlock(const std::vector<std::string>& args, const std::strin
         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program_filter) != 0) {
       _exit(126);
     }
-    execv(argv[0], argv.data());
+    execv(command.argv[0], command.argv.data());
     _exit(127);
   }
   int status = 0;

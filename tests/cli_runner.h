@@ -39,24 +39,34 @@ inline std::ostream& operator<<(std::ostream& os, const CliResult& result) {
             << result.err;
 }
 
+// The CLI's command line for execv: its path, then `args`. The pointers
+// point into `strings`, so it is neither copied nor moved.
+struct CliCommandLine {
+  explicit CliCommandLine(const std::vector<std::string>& args) : strings(args) {
+    strings.insert(strings.begin(), RF_CLI_PATH);
+    for (std::string& text : strings) argv.push_back(text.data());
+    argv.push_back(nullptr);
+  }
+  CliCommandLine(const CliCommandLine&) = delete;
+  CliCommandLine& operator=(const CliCommandLine&) = delete;
+  std::vector<std::string> strings;
+  std::vector<char*> argv;
+};
+
 // Runs the CLI with `args` and `input` on stdin; stdout and stderr are kept
 // apart. A run longer than two minutes is killed and fails the test.
 inline CliResult RunCli(const std::vector<std::string>& args, const std::string& input = "") {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   RF_CHECK(pipe2(in_pipe, O_CLOEXEC) == 0 && pipe2(out_pipe, O_CLOEXEC) == 0 &&
            pipe2(err_pipe, O_CLOEXEC) == 0);
-  std::string program = RF_CLI_PATH;
-  std::vector<std::string> copies = args;
-  std::vector<char*> argv = {program.data()};
-  for (std::string& arg : copies) argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  CliCommandLine command(args);
   pid_t pid = fork();
   RF_CHECK(pid >= 0);
   if (pid == 0) {
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
-    execv(argv[0], argv.data());
+    execv(command.argv[0], command.argv.data());
     _exit(127);
   }
   close(in_pipe[0]);
