@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "ringfence/worker_pool.h"
 #include "src/process/output_pump.h"
 #include "src/process/worker_cpu_watch.h"
+#include "src/process/worker_path.h"
 #include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
@@ -401,6 +404,20 @@ TEST(ProcessBackendTest, ThreadsPastTheWorkersBoundAreRefused) {
 TEST(ProcessBackendTest, ThreadsAreBoundedForAnUnprivilegedHostToo) {
   if (geteuid() != 0) GTEST_SKIP() << "this host is unprivileged: the test above is this one";
   constexpr uid_t kNobody = 65534;
+  // The unprivileged host must be able to start the worker program, which
+  // the build tree may not let it reach (a checkout in a private
+  // directory): a copy of it in a directory anyone may enter.
+  StatusOr<std::string> worker_program = internal::WorkerProgramPath();
+  ASSERT_TRUE(worker_program.ok()) << worker_program.status().ToString();
+  std::string shared_dir = (std::filesystem::temp_directory_path() / "ringfence-worker-XXXXXX").string();
+  ASSERT_NE(mkdtemp(shared_dir.data()), nullptr);
+  ASSERT_EQ(chmod(shared_dir.c_str(), 0755), 0);
+  std::string worker_copy = shared_dir + "/ringfence-worker";
+  std::filesystem::copy_file(*worker_program, worker_copy);
+  // Read while still privileged, for the same reason.
+  StatusOr<std::shared_ptr<const Module>> module =
+      Module::Load(testing::TestModulePath("lib_sandbox_native"));
+  ASSERT_TRUE(module.ok()) << module.status().ToString();
   int fds[2];
   // Close-on-exec: a worker this process's pool starts meanwhile must not
   // keep the write end open, or the read below never ends.
@@ -419,9 +436,7 @@ TEST(ProcessBackendTest, ThreadsAreBoundedForAnUnprivilegedHostToo) {
         setresuid(kNobody, kNobody, kNobody) != 0) {
       say(-1, "cannot become an unprivileged user");
     }
-    StatusOr<std::shared_ptr<const Module>> module =
-        Module::Load(testing::TestModulePath("lib_sandbox_native"));
-    if (!module.ok()) say(-1, module.status().ToString());
+    setenv("RINGFENCE_WORKER", worker_copy.c_str(), 1);
     CompartmentOptions options;
     options.isolation = Isolation::kProcess;
     StatusOr<std::unique_ptr<Compartment>> sandbox = Compartment::Create(*module, options);
@@ -436,6 +451,8 @@ TEST(ProcessBackendTest, ThreadsAreBoundedForAnUnprivilegedHostToo) {
   close(fds[0]);
   int status = 0;
   ASSERT_EQ(waitpid(host, &status, 0), host);
+  std::error_code error;
+  std::filesystem::remove_all(shared_dir, error);
   int32_t started = std::stoi(said);
   if (started < 0) {
     // Only a worker that cannot have the bound may fail, saying so.
