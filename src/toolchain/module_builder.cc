@@ -310,11 +310,7 @@ constexpr internal::ConfinedLimits kTranslationLimits{uint64_t{4} << 30, 300, 60
 StatusOr<std::vector<uint8_t>> ReadWasm(const fs::path& path) {
   std::error_code error;
   uintmax_t size = fs::file_size(path, error);
-  if (!error && size > internal::kMaxWasmFileBytes) {
-    return Status(StatusCode::kBuildFailed,
-                  fmt::format("{}: {} bytes is larger than a module may be ({} bytes)",
-                              path.string(), size, internal::kMaxWasmFileBytes));
-  }
+  if (!error) RF_RETURN_IF_ERROR(internal::CheckWasmFileSize(size, path.string()));
   return ReadBytes(path);
 }
 

@@ -264,12 +264,15 @@ class LimitsReader : public wabt::BinaryReaderNop {
 
 }  // namespace
 
+Status CheckWasmFileSize(uint64_t bytes, const std::string& origin) {
+  if (bytes <= kMaxWasmFileBytes) return Status::Ok();
+  return Status(StatusCode::kBuildFailed,
+                fmt::format("{}: {} bytes is larger than a module may be ({} bytes)", origin,
+                            bytes, kMaxWasmFileBytes));
+}
+
 Status CheckWasmLimits(std::span<const uint8_t> wasm, const std::string& origin) {
-  if (wasm.size() > kMaxWasmFileBytes) {
-    return Status(StatusCode::kBuildFailed,
-                  fmt::format("{}: {} bytes is larger than a module may be ({} bytes)", origin,
-                              wasm.size(), kMaxWasmFileBytes));
-  }
+  RF_RETURN_IF_ERROR(CheckWasmFileSize(wasm.size(), origin));
   // Every feature wabt knows, so that one outside TranslatableFeatures() is
   // named rather than reported as an unknown opcode.
   wabt::Features all;

@@ -18,6 +18,10 @@ namespace ringfence::internal {
 // The largest .wasm a build reads.
 inline constexpr size_t kMaxWasmFileBytes = size_t{64} << 20;
 
+// Ok unless `bytes` is over kMaxWasmFileBytes: then kBuildFailed naming
+// `origin`. A build asks before reading the file, so no more is read.
+Status CheckWasmFileSize(uint64_t bytes, const std::string& origin);
+
 // Ok if `wasm` is within every limit and uses only the features ringfence
 // translates (wasm_features.h). Otherwise kBuildFailed, with a message that
 // starts with `origin` and names the limit or feature and where (byte offset,
