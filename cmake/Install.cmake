@@ -53,12 +53,13 @@ install(EXPORT ringfenceTargets
 
 # Public headers. compartment.h includes ringfence/internal/thread_gate.h,
 # which includes ringfence/internal/module_abi.h (kept in the SDK, shared with
-# module code): it goes beside thread_gate.h.
+# module code, with the headers it includes): they go beside thread_gate.h.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ringfence
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT ringfence
         FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/module_abi.h
+              ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/frame_walk.h
               ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/slots.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ringfence/internal
         COMPONENT ringfence)
@@ -67,6 +68,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/module_abi.h
 set(RINGFENCE_SDK_FILES
   include/ringfence/module.h
   include/ringfence/internal/module_abi.h
+  include/ringfence/internal/frame_walk.h
   include/ringfence/internal/native_abi.h
   include/ringfence/internal/slots.h
   runtime/module_shim.c

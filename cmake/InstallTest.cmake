@@ -70,11 +70,14 @@ endfunction()
 run(ignored ${CMAKE_COMMAND} --install ${RINGFENCE_BUILD_DIR} --prefix ${prefix})
 foreach(file
     bin/ringfence
+    libexec/ringfence/ringfence-worker
     include/ringfence/compartment.h
     include/ringfence/internal/thread_gate.h
     include/ringfence/internal/module_abi.h
+    include/ringfence/internal/frame_walk.h
     share/ringfence/sdk/include/ringfence/module.h
     share/ringfence/sdk/include/ringfence/internal/module_abi.h
+    share/ringfence/sdk/include/ringfence/internal/frame_walk.h
     share/ringfence/sdk/runtime/module_shim.c
     share/ringfence/sdk/runtime/module_gate.h
     share/ringfence/sdk/runtime/native_services.c
@@ -113,6 +116,11 @@ run(built ${prefix}/bin/ringfence build ${WORK_DIR}/probe.c -o ${WORK_DIR}/probe
 expect_contains("${built_ERR}" "-I${prefix}/share/ringfence/sdk/runtime" "installed CLI's SDK")
 run(twice ${prefix}/bin/ringfence call ${WORK_DIR}/probe.rfm twice 21)
 expect_match("${twice}" "^42\n$" "ringfence call probe.rfm twice 21")
+
+# The installed CLI runs a process-backend module in the installed worker
+# (libexec/ringfence/ringfence-worker, the first place it looks).
+run(native ${prefix}/bin/ringfence call ${prefix}/share/ringfence/modules/calc_native.rfm add 2 3)
+expect_match("${native}" "^5\n$" "ringfence call calc_native.rfm add 2 3")
 
 # 3. The installed demo runs. It looks in <prefix>/share/ringfence/modules
 # first (checked above) and falls back to the build tree's modules, so this

@@ -27,12 +27,12 @@
 #include "ringfence/module.h"
 #include "ringfence/worker_pool.h"
 #include "src/process/output_pump.h"
+#include "src/process/worker/sandbox.h"
 #include "src/process/worker_cpu_watch.h"
 #include "src/process/worker_path.h"
 #include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
-#include "tools/worker/sandbox.h"
 
 namespace ringfence {
 namespace {

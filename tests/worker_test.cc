@@ -1,4 +1,4 @@
-// The worker program (tools/worker) run for real, without the host runtime:
+// The worker program (src/process/worker) run for real, without the host runtime:
 // a small fake host in this file makes the channel, spawns the worker with
 // the hand-written native module tests/modules/worker_probe.c and speaks the
 // channel protocol directly.

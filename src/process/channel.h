@@ -24,7 +24,7 @@
 // kernel marks it owner-died and wakes it when the worker's serving thread
 // exits for any reason.
 //
-// Shared by the host (src/process) and the worker program (tools/worker).
+// Shared by the host (src/process) and the worker program (src/process/worker).
 #ifndef RINGFENCE_SRC_PROCESS_CHANNEL_H_
 #define RINGFENCE_SRC_PROCESS_CHANNEL_H_
 

@@ -1,6 +1,6 @@
 // Handing an idle worker its module: the protocol between the host's
 // worker pool (worker_pool.h) and a worker started with
-// --await-assignment FD (tools/worker/assignment.h).
+// --await-assignment FD (src/process/worker/await_assignment.h).
 //
 // The socket is a SOCK_SEQPACKET pair; the worker holds its end at FD.
 //  1. Once the worker has prepared what needs no module (its sandbox

@@ -1,4 +1,4 @@
-// How the worker program (tools/worker) ends, as the host sees it in
+// How the worker program (src/process/worker) ends, as the host sees it in
 // waitpid(): the exit statuses it uses on purpose. Any other end is a
 // signal (SIGKILL from the host or the kernel: a deadline, RLIMIT_CPU's hard
 // limit, the parent-death signal).

@@ -1,4 +1,4 @@
-// Where the worker program (tools/worker, `ringfence-worker`) is: the
+// Where the worker program (src/process/worker, `ringfence-worker`) is: the
 // executable a host spawns for each process-backend compartment.
 #ifndef RINGFENCE_SRC_PROCESS_WORKER_PATH_H_
 #define RINGFENCE_SRC_PROCESS_WORKER_PATH_H_

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ringfence/internal/frame_walk.h"
 #include "ringfence/internal/slots.h"
 #include "wasm-rt.h"
 
@@ -228,40 +229,6 @@ static inline __attribute__((noreturn)) void rf_unwind_top(const rf_thread* thre
   rf_frame* frame = thread->top;
   if (((uintptr_t)frame->instance & RF_FRAME_MODULE_GATE) != 0) module_unwind(frame);
   thread->inline_unwind(frame);
-}
-
-/* Follows the frame-pointer chain from `fp`, the frame of a function built
- * with frame pointers ([fp] = the caller's frame pointer, [fp + 1 word] = the
- * return address; x86-64 and aarch64 alike), storing call sites (return
- * address - 1), innermost first, into out[0..room). `low` is the lowest
- * address the chain may start at (the interrupted stack pointer) and `limit`
- * the innermost gate's rf_frame: it lives in the gate's own frame, so a frame
- * pointer at or above it belongs to the gate or to its callers, which are not
- * recorded. Stops at a frame pointer that is misaligned, does not increase or
- * leaves [low, limit), and at a return address outside [code_begin,
- * code_end). Reads only words below `limit` on the chain, all on the
- * thread's live stack: async-signal-safe, no allocation. Returns the number
- * of addresses stored. */
-static inline uint32_t rf_walk_frames(uintptr_t fp, uintptr_t low, uintptr_t limit,
-                                      uintptr_t code_begin, uintptr_t code_end,
-                                      uintptr_t* out, uint32_t room) {
-  uint32_t depth = 0;
-  if (fp < low) return 0;
-  while (depth < room) {
-    if ((fp & (sizeof(uintptr_t) - 1)) != 0 || fp >= limit ||
-        limit - fp < 2 * sizeof(uintptr_t)) {
-      break;
-    }
-    const uintptr_t* frame = (const uintptr_t*)fp;
-    uintptr_t next = frame[0];
-    uintptr_t ret = frame[1];
-    if (ret <= code_begin || ret > code_end) break;
-    /* The caller's frame is the gate's (or no frame at all): stop. */
-    if (next <= fp || next >= limit) break;
-    out[depth++] = ret - 1;
-    fp = next;
-  }
-  return depth;
 }
 
 /* The one symbol a module's shared object exports. Returns NULL if the host's

@@ -1,8 +1,8 @@
 // The worker's end of the channel (src/process/channel.h): serves the
 // host's calls into the module and forwards the module's service requests
 // (rf_worker_api) to the host.
-#ifndef RINGFENCE_TOOLS_WORKER_WORKER_CHANNEL_H_
-#define RINGFENCE_TOOLS_WORKER_WORKER_CHANNEL_H_
+#ifndef RINGFENCE_SRC_PROCESS_WORKER_WORKER_CHANNEL_H_
+#define RINGFENCE_SRC_PROCESS_WORKER_WORKER_CHANNEL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -34,4 +34,4 @@ void SendReady(uintptr_t code_begin, uintptr_t code_end, uintptr_t load_base);
 
 }  // namespace ringfence::worker
 
-#endif  // RINGFENCE_TOOLS_WORKER_WORKER_CHANNEL_H_
+#endif  // RINGFENCE_SRC_PROCESS_WORKER_WORKER_CHANNEL_H_

@@ -1,4 +1,4 @@
-#include "tools/worker/worker_options.h"
+#include "src/process/worker/worker_options.h"
 
 #include <cerrno>
 #include <cstdlib>

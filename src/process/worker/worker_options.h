@@ -1,6 +1,6 @@
 // The worker's command line (see main.cc for what each part is for).
-#ifndef RINGFENCE_TOOLS_WORKER_WORKER_OPTIONS_H_
-#define RINGFENCE_TOOLS_WORKER_WORKER_OPTIONS_H_
+#ifndef RINGFENCE_SRC_PROCESS_WORKER_WORKER_OPTIONS_H_
+#define RINGFENCE_SRC_PROCESS_WORKER_WORKER_OPTIONS_H_
 
 #include <sys/types.h>
 
@@ -20,7 +20,7 @@ struct RegionOption {
 struct WorkerOptions {
   // An idle worker (--await-assignment FD) has only this and parent_pid: it
   // prepares what needs no module, then takes the rest of its command line
-  // from the host over this socket (assignment.h).
+  // from the host over this socket (await_assignment.h).
   int await_fd = -1;
   std::string module;
   pid_t parent_pid = 0;
@@ -38,4 +38,4 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv);
 
 }  // namespace ringfence::worker
 
-#endif  // RINGFENCE_TOOLS_WORKER_WORKER_OPTIONS_H_
+#endif  // RINGFENCE_SRC_PROCESS_WORKER_WORKER_OPTIONS_H_

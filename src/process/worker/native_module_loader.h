@@ -3,8 +3,8 @@
 // (before it) checks the object (src/module/native_code_check.h: nothing
 // the dynamic loader would run, no write outside the object) and maps it;
 // BindNativeModule (after it) calls the module's entry for its tables.
-#ifndef RINGFENCE_TOOLS_WORKER_NATIVE_MODULE_LOADER_H_
-#define RINGFENCE_TOOLS_WORKER_NATIVE_MODULE_LOADER_H_
+#ifndef RINGFENCE_SRC_PROCESS_WORKER_NATIVE_MODULE_LOADER_H_
+#define RINGFENCE_SRC_PROCESS_WORKER_NATIVE_MODULE_LOADER_H_
 
 #include <cstdint>
 #include <string>
@@ -38,4 +38,4 @@ const rf_native_module* BindNativeModule(const LoadedCode& code, const std::stri
 
 }  // namespace ringfence::worker
 
-#endif  // RINGFENCE_TOOLS_WORKER_NATIVE_MODULE_LOADER_H_
+#endif  // RINGFENCE_SRC_PROCESS_WORKER_NATIVE_MODULE_LOADER_H_

@@ -1,8 +1,8 @@
 // The worker's fatal-signal handler: records the crash in the channel's
 // CrashRecord for the host, tells the host, then ends the process with
 // 128 + signal.
-#ifndef RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
-#define RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
+#ifndef RINGFENCE_SRC_PROCESS_WORKER_CRASH_HANDLER_H_
+#define RINGFENCE_SRC_PROCESS_WORKER_CRASH_HANDLER_H_
 
 #include <cstdint>
 
@@ -28,4 +28,4 @@ void RecordCrashesIn(internal::ChannelLayout* channel);
 
 }  // namespace ringfence::worker
 
-#endif  // RINGFENCE_TOOLS_WORKER_CRASH_HANDLER_H_
+#endif  // RINGFENCE_SRC_PROCESS_WORKER_CRASH_HANDLER_H_

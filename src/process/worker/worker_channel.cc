@@ -1,4 +1,4 @@
-#include "tools/worker/worker_channel.h"
+#include "src/process/worker/worker_channel.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>

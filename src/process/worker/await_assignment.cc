@@ -1,4 +1,4 @@
-#include "tools/worker/assignment.h"
+#include "src/process/worker/await_assignment.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

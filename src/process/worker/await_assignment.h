@@ -1,9 +1,9 @@
 // The worker's side of being kept idle by the host's pool
 // (src/process/worker_assignment.h has the protocol).
-#ifndef RINGFENCE_TOOLS_WORKER_ASSIGNMENT_H_
-#define RINGFENCE_TOOLS_WORKER_ASSIGNMENT_H_
+#ifndef RINGFENCE_SRC_PROCESS_WORKER_AWAIT_ASSIGNMENT_H_
+#define RINGFENCE_SRC_PROCESS_WORKER_AWAIT_ASSIGNMENT_H_
 
-#include "tools/worker/worker_options.h"
+#include "src/process/worker/worker_options.h"
 
 namespace ringfence::worker {
 
@@ -19,4 +19,4 @@ WorkerOptions AwaitAssignment(const WorkerOptions& idle, char* program);
 
 }  // namespace ringfence::worker
 
-#endif  // RINGFENCE_TOOLS_WORKER_ASSIGNMENT_H_
+#endif  // RINGFENCE_SRC_PROCESS_WORKER_AWAIT_ASSIGNMENT_H_

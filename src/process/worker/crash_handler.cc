@@ -1,4 +1,4 @@
-#include "tools/worker/crash_handler.h"
+#include "src/process/worker/crash_handler.h"
 
 #include <linux/futex.h>
 #include <signal.h>
@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
+#include "ringfence/internal/frame_walk.h"
 #include "src/process/worker_exit.h"
 
 namespace ringfence::worker {
@@ -62,21 +64,12 @@ void FatalSignal(int signal, siginfo_t* info, void* context) {
   uintptr_t top = static_cast<pid_t>(syscall(SYS_gettid)) == serving_tid
                       ? serving_stack_top
                       : sp + kOtherThreadStackSpan;
-  // Frame-pointer walk: [frame] = caller's frame, [frame + 8] = return
-  // address. Follow only frames inside [sp, top) that move up the stack, so
-  // a corrupt chain ends the walk instead of faulting or looping.
-  uint32_t depth = 0;
-  uintptr_t low = sp;
-  while (depth < internal::kCrashBacktraceMax && frame >= low && frame % 8 == 0 &&
-         frame + 16 <= top) {
-    const auto* words = reinterpret_cast<const uintptr_t*>(frame);
-    uintptr_t return_address = words[1];
-    if (return_address == 0) break;
-    crash->backtrace[depth++] = return_address - 1;  // the call instruction
-    low = frame + 16;
-    frame = words[0];
-  }
-  crash->depth = depth;
+  // The frame-pointer walk of module traps (frame_walk.h), over [sp, top):
+  // a corrupt chain ends it instead of faulting or looping. Return addresses
+  // anywhere are recorded; the host keeps the leading ones in module code.
+  static_assert(std::is_same_v<uintptr_t, uint64_t>, "the record's words are addresses");
+  crash->depth = rf_walk_frames(frame, sp, top, 0, UINTPTR_MAX, crash->backtrace,
+                                internal::kCrashBacktraceMax);
   crash->written.store(1, std::memory_order_release);
   // The host need not wait for the kernel to tear this process down to
   // learn of the crash.

@@ -1,14 +1,14 @@
 // The worker's lockdown, applied after the module is loaded and before any
 // of its code runs (see main.cc for the order).
-#ifndef RINGFENCE_TOOLS_WORKER_SANDBOX_H_
-#define RINGFENCE_TOOLS_WORKER_SANDBOX_H_
+#ifndef RINGFENCE_SRC_PROCESS_WORKER_SANDBOX_H_
+#define RINGFENCE_SRC_PROCESS_WORKER_SANDBOX_H_
 
 #include <linux/filter.h>
 
 #include <cstdint>
 #include <vector>
 
-#include "tools/worker/worker_options.h"
+#include "src/process/worker/worker_options.h"
 
 namespace ringfence::worker {
 
@@ -73,4 +73,4 @@ void LockDown(const SandboxFilter& filter);
 
 }  // namespace ringfence::worker
 
-#endif  // RINGFENCE_TOOLS_WORKER_SANDBOX_H_
+#endif  // RINGFENCE_SRC_PROCESS_WORKER_SANDBOX_H_

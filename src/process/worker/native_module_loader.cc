@@ -1,4 +1,4 @@
-#include "tools/worker/native_module_loader.h"
+#include "src/process/worker/native_module_loader.h"
 
 #include <dlfcn.h>
 #include <link.h>

@@ -1,4 +1,4 @@
-#include "tools/worker/sandbox.h"
+#include "src/process/worker/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>

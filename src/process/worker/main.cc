@@ -37,13 +37,13 @@
 #include <cstring>
 
 #include "src/process/channel.h"
+#include "src/process/worker/await_assignment.h"
+#include "src/process/worker/crash_handler.h"
+#include "src/process/worker/native_module_loader.h"
+#include "src/process/worker/sandbox.h"
+#include "src/process/worker/worker_channel.h"
+#include "src/process/worker/worker_options.h"
 #include "src/process/worker_exit.h"
-#include "tools/worker/assignment.h"
-#include "tools/worker/crash_handler.h"
-#include "tools/worker/native_module_loader.h"
-#include "tools/worker/sandbox.h"
-#include "tools/worker/worker_channel.h"
-#include "tools/worker/worker_options.h"
 
 namespace ringfence::worker {
 namespace {
