@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "bench/measure.h"
-#include "src/process/worker_pool.h"
+#include "ringfence/worker_pool.h"
 
 namespace ringfence::bench {
 namespace {
@@ -89,7 +89,7 @@ Status MeasureProcessBackend(const FigureOptions& options, double native_compute
       if (start == Start::kWarmSpare && !compartment.WaitForSpare()) {
         return Status(StatusCode::kInternal, "no pre-started worker was made");
       }
-      if (!internal::WaitForIdleWorkers()) {
+      if (!WaitForIdleWorkers()) {
         return Status(StatusCode::kInternal, "the worker pool could not start a worker");
       }
       Clock::time_point begin = Clock::now();
@@ -103,9 +103,9 @@ Status MeasureProcessBackend(const FigureOptions& options, double native_compute
   std::vector<double> spawn_us, pooled_us, warm_us;
   {
     RF_ASSIGN_OR_RETURN(misbehave, Open(options.module_dir, Native("misbehave")));
-    internal::SetIdleWorkerTarget(0);
+    SetIdleWorkers(0);
     Status measured = measure_restarts(*misbehave, &spawn_us, Start::kSpawned);
-    internal::SetIdleWorkerTarget(internal::kDefaultIdleWorkers);
+    SetIdleWorkers(kDefaultIdleWorkers);
     RF_RETURN_IF_ERROR(measured);
     RF_RETURN_IF_ERROR(measure_restarts(*misbehave, &pooled_us, Start::kPooled));
   }

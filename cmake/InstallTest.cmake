@@ -72,6 +72,7 @@ foreach(file
     bin/ringfence
     libexec/ringfence/ringfence-worker
     include/ringfence/compartment.h
+    include/ringfence/module_builder.h
     include/ringfence/internal/thread_gate.h
     include/ringfence/internal/module_abi.h
     include/ringfence/internal/frame_walk.h

@@ -20,8 +20,8 @@
 
 #include "ringfence/compartment.h"
 #include "ringfence/module.h"
+#include "ringfence/worker_pool.h"
 #include "src/process/output_pump.h"
-#include "src/process/worker_pool.h"
 #include "tests/cli_runner.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
@@ -238,10 +238,10 @@ TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
   // Output pumps of earlier tests' workers may still be finishing: wait, and
   // compare with <= below.
   // No idle workers: a rogue kept idle would count as a child at the end.
-  internal::SetIdleWorkerTarget(0);
+  SetIdleWorkers(0);
   auto settled = [] {
     return internal::PumpedOutputCount() == 0 &&
-           internal::WaitForIdleWorkers(std::chrono::milliseconds(100));
+           WaitForIdleWorkers(std::chrono::milliseconds(100));
   };
   Eventually(settled, kSettleLimit);
   int fds_before = OpenFdCount();
@@ -268,7 +268,7 @@ TEST(ChannelAbuseTest, AbuseLeaksNoFdsAndNoProcesses) {
   EXPECT_TRUE(Eventually(settled, kSettleLimit));
   EXPECT_LE(OpenFdCount(), fds_before);
   EXPECT_LE(ChildCount(), children_before);
-  internal::SetIdleWorkerTarget(internal::kDefaultIdleWorkers);
+  SetIdleWorkers(kDefaultIdleWorkers);
 }
 
 }  // namespace

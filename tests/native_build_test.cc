@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "ringfence/internal/native_abi.h"
+#include "ringfence/module_builder.h"
 #include "ringfence/module_file.h"
 #include "src/base/sha256.h"
 #include "src/module/call_classes.h"
 #include "src/module/module_file_format.h"
-#include "src/toolchain/module_builder.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -120,7 +120,7 @@ void ExpectSameInterface(const std::string& wasm_path, const std::string& native
   for (const NativeFunction& function : functions) by_name[function.name] = function.offset;
   EXPECT_TRUE(by_name.contains(RF_NATIVE_ENTRY_SYMBOL));
   for (const ExportInfo& info : native.descriptor.exports) {
-    if (!info.name.starts_with(internal::kCallClassMarkerPrefix)) {
+    if (!info.IsCallClassMarker()) {
       EXPECT_TRUE(by_name.contains(info.name)) << info.name;
     }
   }

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "ringfence/module.h"
+#include "ringfence/module_builder.h"
 #include "ringfence/module_file.h"
 #include "src/base/sha256.h"
 #include "src/module/module_file_format.h"
 #include "src/module/native_code_check.h"
-#include "src/toolchain/module_builder.h"
 #include "tests/native_code_samples.h"
 #include "tests/test_support.h"
 

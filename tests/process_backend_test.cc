@@ -30,7 +30,6 @@
 #include "src/process/worker/sandbox.h"
 #include "src/process/worker_cpu_watch.h"
 #include "src/process/worker_path.h"
-#include "src/process/worker_pool.h"
 #include "tests/process_census.h"
 #include "tests/test_support.h"
 
@@ -79,7 +78,7 @@ using testing::OpenFdCount;
 bool PoolSettlesWithChildren(size_t children) {
   return Eventually(
       [children] {
-        return internal::WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
+        return WaitForIdleWorkers(std::chrono::milliseconds(100)) &&
                ChildCount() == static_cast<int>(children);
       },
       kSettleLimit);
@@ -268,18 +267,18 @@ TEST(ProcessBackendTest, AWorkerOutlivesTheThreadThatStartedIt) {
 TEST(ProcessBackendTest, AnIdleWorkerKilledFromOutsideIsReplaced) {
   auto first = OpenSandbox();
   ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(internal::WaitForIdleWorkers());
+  ASSERT_TRUE(WaitForIdleWorkers());
   int32_t live = WorkerPid(*first);
   std::vector<pid_t> idle;
   for (pid_t child : testing::ChildPids()) {
     if (child != live) idle.push_back(child);
   }
-  ASSERT_EQ(idle.size(), internal::kDefaultIdleWorkers);
+  ASSERT_EQ(idle.size(), kDefaultIdleWorkers);
   for (pid_t child : idle) kill(child, SIGKILL);
   auto second = OpenSandbox();
   ASSERT_NE(second, nullptr);
   EXPECT_GT(WorkerPid(*second), 0);
-  EXPECT_TRUE(PoolSettlesWithChildren(2 + internal::kDefaultIdleWorkers));
+  EXPECT_TRUE(PoolSettlesWithChildren(2 + kDefaultIdleWorkers));
 }
 
 // The host's idle worker count follows SetIdleWorkers, up and down.
@@ -293,8 +292,8 @@ TEST(ProcessBackendTest, SetIdleWorkersSizesThePool) {
   // With none idle, a start spawns its worker and still works.
   ASSERT_TRUE(sandbox->Restart().ok());
   EXPECT_GT(WorkerPid(*sandbox), 0);
-  SetIdleWorkers(internal::kDefaultIdleWorkers);
-  EXPECT_TRUE(PoolSettlesWithChildren(1 + internal::kDefaultIdleWorkers));
+  SetIdleWorkers(kDefaultIdleWorkers);
+  EXPECT_TRUE(PoolSettlesWithChildren(1 + kDefaultIdleWorkers));
 }
 
 // A worker program that cannot start fails the start with a clear error,
@@ -309,7 +308,7 @@ TEST(ProcessBackendTest, AWorkerProgramThatCannotStartIsReportedAndNotRetriedFor
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.status().code(), StatusCode::kInstantiateFailed);
   auto begin = std::chrono::steady_clock::now();
-  EXPECT_FALSE(internal::WaitForIdleWorkers(std::chrono::seconds(5)));
+  EXPECT_FALSE(WaitForIdleWorkers(std::chrono::seconds(5)));
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(4))
       << "the pool kept trying to start idle workers";
   worker.Restore();
@@ -324,7 +323,7 @@ TEST(ProcessBackendTest, WorkersStartWithAnEmptyEnvironment) {
   auto sandbox = OpenSandbox();
   unsetenv("RINGFENCE_TEST_SECRET");
   ASSERT_NE(sandbox, nullptr);
-  ASSERT_TRUE(internal::WaitForIdleWorkers());
+  ASSERT_TRUE(WaitForIdleWorkers());
   std::vector<pid_t> workers = testing::ChildPids();
   ASSERT_FALSE(workers.empty());
   for (pid_t worker : workers) {
@@ -344,7 +343,7 @@ TEST(ProcessBackendTest, AThousandRestartsLeakNoFdsAndNoProcesses) {
   // worker and has reaped every retired one.
   auto settled = [] {
     return internal::PumpedOutputCount() <= 2 &&
-           internal::WaitForIdleWorkers(std::chrono::milliseconds(100));
+           WaitForIdleWorkers(std::chrono::milliseconds(100));
   };
   ASSERT_TRUE(Eventually(settled, kSettleLimit));
   int fds_before = OpenFdCount();
@@ -518,7 +517,7 @@ TEST(ProcessBackendTest, ACallPastItsDeadlineTakesTheWholeWorker) {
   EXPECT_TRUE(ProcessGone(worker));
   EXPECT_FALSE(HasThreads(worker));
   sandbox.reset();
-  EXPECT_TRUE(PoolSettlesWithChildren(internal::kDefaultIdleWorkers));
+  EXPECT_TRUE(PoolSettlesWithChildren(kDefaultIdleWorkers));
 }
 
 // The crash record is written inside the module's process: a module that

@@ -35,6 +35,10 @@ namespace ringfence {
 struct ExportInfo {
   std::string name;
   Signature signature;
+
+  // Whether this export only declares another export's call class
+  // (RF_IDEMPOTENT and friends in module.h) and is not meant to be called.
+  bool IsCallClassMarker() const;
 };
 
 struct ImportInfo {
@@ -89,6 +93,14 @@ struct ModuleDescriptor {
 
   std::string ToJson(int indent = -1) const;
   static StatusOr<ModuleDescriptor> FromJson(std::string_view json);
+
+  // The call class the module declares for each export, indexed like
+  // `exports` (markers themselves are kNeither): what Module::call_class
+  // reports once loaded. kNotAModule, naming `origin`, for a marker that
+  // names no export, an unknown class, a key that is not an integer
+  // parameter, or two markers for one export (never for a descriptor
+  // ReadModuleDescriptor returned: it checks them).
+  StatusOr<std::vector<ExportCallClass>> CallClasses(std::string_view origin) const;
 };
 
 // Reads only the descriptor of the module file at `path`, for tools that

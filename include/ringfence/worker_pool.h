@@ -11,14 +11,26 @@
 #ifndef RINGFENCE_WORKER_POOL_H_
 #define RINGFENCE_WORKER_POOL_H_
 
+#include <chrono>
 #include <cstddef>
 
 namespace ringfence {
 
-// How many idle workers the host keeps ready (1 by default). 0: none, each
-// start spawns a worker and waits for it. More: for hosts that restart
-// several process compartments at once. Surplus idle workers exit.
+inline constexpr size_t kDefaultIdleWorkers = 1;
+
+// How many idle workers the host keeps ready (kDefaultIdleWorkers until
+// set). 0: none, each start spawns a worker and waits for it. More: for
+// hosts that restart several process compartments at once. Surplus idle
+// workers exit.
 void SetIdleWorkers(size_t count);
+
+// Waits until the pool holds the idle workers SetIdleWorkers asks for, each
+// ready for a module, and has reaped every worker that died or was let go;
+// at once if no process compartment was made yet. False if starting a
+// worker failed meanwhile or `limit` passed first. For a host about to need
+// fast starts, and for measurements that must not time the pool's
+// background work.
+bool WaitForIdleWorkers(std::chrono::nanoseconds limit = std::chrono::seconds(10));
 
 }  // namespace ringfence
 

@@ -38,8 +38,8 @@ StatusOr<std::vector<ExportCallClass>> ParseCallClasses(const ModuleDescriptor& 
   for (size_t i = 0; i < exports.size(); ++i) by_name.emplace_back(exports[i].name, i);
   std::sort(by_name.begin(), by_name.end());
   for (const ExportInfo& marker : exports) {
+    if (!marker.IsCallClassMarker()) continue;
     std::string_view name = marker.name;
-    if (!name.starts_with(kCallClassMarkerPrefix)) continue;
     auto bad = [&](std::string_view why) {
       return Status(StatusCode::kNotAModule,
                     fmt::format("{}: bad call-class declaration '{}': {}", origin, name, why));
@@ -80,4 +80,14 @@ StatusOr<std::vector<ExportCallClass>> ParseCallClasses(const ModuleDescriptor& 
 }
 
 }  // namespace internal
+
+bool ExportInfo::IsCallClassMarker() const {
+  return name.starts_with(internal::kCallClassMarkerPrefix);
+}
+
+StatusOr<std::vector<ExportCallClass>> ModuleDescriptor::CallClasses(
+    std::string_view origin) const {
+  return internal::ParseCallClasses(*this, origin);
+}
+
 }  // namespace ringfence

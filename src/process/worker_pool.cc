@@ -320,14 +320,14 @@ StatusOr<IdleWorker> TakeIdleWorker(const std::string& program) { return Pool().
 
 void RetireWorker(RetiredWorker worker) { Pool().Retire(worker); }
 
-void SetIdleWorkerTarget(size_t count) { Pool().SetTarget(count); }
-
-bool WaitForIdleWorkers(std::chrono::nanoseconds limit) { return Pool().WaitUntilSettled(limit); }
-
 }  // namespace ringfence::internal
 
 namespace ringfence {
 
-void SetIdleWorkers(size_t count) { internal::SetIdleWorkerTarget(count); }
+void SetIdleWorkers(size_t count) { internal::Pool().SetTarget(count); }
+
+bool WaitForIdleWorkers(std::chrono::nanoseconds limit) {
+  return internal::Pool().WaitUntilSettled(limit);
+}
 
 }  // namespace ringfence

@@ -14,7 +14,6 @@
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -41,15 +40,7 @@ struct RetiredWorker {
 };
 void RetireWorker(RetiredWorker worker);
 
-// How many idle workers the pool keeps (0: none, every start spawns).
-// Changing it lets surplus workers go.
-inline constexpr size_t kDefaultIdleWorkers = 1;
-void SetIdleWorkerTarget(size_t count);
-
-// Waits until the pool holds its target of prepared idle workers and has
-// reaped every retired one; false if a spawn failed meanwhile or `limit`
-// passed first. For benchmarks and tests.
-bool WaitForIdleWorkers(std::chrono::nanoseconds limit = std::chrono::seconds(10));
+// Its size: SetIdleWorkers and WaitForIdleWorkers (ringfence/worker_pool.h).
 
 }  // namespace ringfence::internal
 

@@ -1,4 +1,4 @@
-#include "src/toolchain/module_builder.h"
+#include "ringfence/module_builder.h"
 
 #include <unistd.h>
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "ringfence/module_builder.h"
 #include "ringfence/module_file.h"
 #include "ringfence/status.h"
-#include "src/toolchain/module_builder.h"
 #include "src/toolchain/sdk_paths.h"
 #include "src/toolchain/subprocess.h"
 

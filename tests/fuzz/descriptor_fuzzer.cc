@@ -38,7 +38,7 @@ void CheckCallClasses(const ModuleDescriptor& descriptor) {
   // Every declaration is a marker export, and each names one export.
   size_t markers = 0;
   for (const ExportInfo& info : descriptor.exports) {
-    if (std::string_view(info.name).starts_with(kCallClassMarkerPrefix)) ++markers;
+    if (info.IsCallClassMarker()) ++markers;
   }
   RF_CHECK(declared == markers);
 }

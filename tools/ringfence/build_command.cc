@@ -1,7 +1,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "src/toolchain/module_builder.h"
+#include "ringfence/module_builder.h"
 #include "tools/ringfence/commands.h"
 
 namespace ringfence::cli {

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "ringfence/module_file.h"
-#include "src/module/call_classes.h"
 #include "tools/ringfence/commands.h"
 
 namespace ringfence::cli {
@@ -22,7 +21,7 @@ CommandRunner AddInspectCommand(CLI::App& app) {
     // The descriptor only: inspecting a module never maps or runs its code.
     StatusOr<ModuleDescriptor> read = ReadModuleDescriptor(*path);
     StatusOr<std::vector<ExportCallClass>> call_classes =
-        read.ok() ? internal::ParseCallClasses(*read, *path)
+        read.ok() ? read->CallClasses(*path)
                   : StatusOr<std::vector<ExportCallClass>>(read.status());
     if (!call_classes.ok()) {
       std::fprintf(stderr, "ringfence inspect: error: %s\n",
@@ -58,7 +57,7 @@ CommandRunner AddInspectCommand(CLI::App& app) {
     size_t shown = 0;
     for (uint32_t i = 0; i < descriptor.exports.size(); ++i) {
       const ExportInfo& info = descriptor.exports[i];
-      if (info.name.starts_with(internal::kCallClassMarkerPrefix)) continue;
+      if (info.IsCallClassMarker()) continue;
       ++shown;
       exports += fmt::format("  {} {}", info.name, info.signature.ToString());
       const ExportCallClass& call_class = (*call_classes)[i];

@@ -7,10 +7,14 @@
 // A ready .wasm from any toolchain skips the first step.
 //
 // With `native` set, the sources are compiled natively instead, for a worker
-// process (native_builder.h): the module file's descriptor says isolation
-// "process" and its code is a native shared object the host never loads.
-#ifndef RINGFENCE_SRC_TOOLCHAIN_MODULE_BUILDER_H_
-#define RINGFENCE_SRC_TOOLCHAIN_MODULE_BUILDER_H_
+// process: the module file's descriptor says isolation "process" and its
+// code is a native shared object the host never loads.
+//
+// Implemented by the toolchain library (ringfence::ringfence_toolchain), not
+// by the runtime library (ringfence::ringfence): a host that only loads
+// modules does not link libwabt and LLVM.
+#ifndef RINGFENCE_MODULE_BUILDER_H_
+#define RINGFENCE_MODULE_BUILDER_H_
 
 #include <functional>
 #include <string>
@@ -49,4 +53,4 @@ Status BuildModule(const BuildOptions& options);
 
 }  // namespace ringfence
 
-#endif  // RINGFENCE_SRC_TOOLCHAIN_MODULE_BUILDER_H_
+#endif  // RINGFENCE_MODULE_BUILDER_H_
