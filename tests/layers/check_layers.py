@@ -33,12 +33,11 @@ from fnmatch import fnmatchcase
 
 SOURCE_SUFFIXES = (".h", ".hh", ".hpp", ".c", ".cc", ".cpp", ".cxx", ".inc")
 
-INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.MULTILINE)
-# Raw string literals (generated code kept in a string is not an include of
-# the file that holds it) and block comments; both are blanked keeping
-# their newlines, so line numbers stay right.
-RAW_STRING_RE = re.compile(r'R"([^()\\\s]{0,16})\((.*?)\)\1"', re.DOTALL)
-BLOCK_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
+# An #include directive from its '#' (the lexer below finds where lines
+# start outside comments and literals).
+INCLUDE_RE = re.compile(r'#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]')
+RAW_STRING_RE = re.compile(r'R"([^()\\\s]{0,16})\(')
+IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 class LayersFileError(Exception):
@@ -181,17 +180,75 @@ def source_files(root, layers):
     return files
 
 
-def blank(match):
-    return re.sub(r"[^\n]", " ", match.group(0))
-
-
 def includes_of(text):
-    """(line number, quote or bracket, name) of each #include in C/C++ text."""
-    text = RAW_STRING_RE.sub(blank, text)
-    text = BLOCK_COMMENT_RE.sub(blank, text)
-    for match in INCLUDE_RE.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        yield line, match.group(1), match.group(2).strip()
+    """(line number, quote or bracket, name) of each #include in C/C++ text.
+
+    A small lexer: a `#include` counts only where a directive can start, so
+    one inside a comment or a string literal (generated code held in a raw
+    string, say) is not an include of the file that holds it."""
+    i = 0
+    n = len(text)
+    line = 1
+    line_start = True  # only blanks since the last newline
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            line_start = True
+            i += 1
+        elif c in " \t\r\f\v":
+            i += 1
+        elif c == "#" and line_start:
+            match = INCLUDE_RE.match(text, i)
+            if match:
+                yield line, match.group(1), match.group(2).strip()
+            # The rest of the directive, with its continuation lines and
+            # comments.
+            while i < n and text[i] != "\n":
+                if text.startswith("\\\n", i):
+                    line += 1
+                    i += 2
+                elif text.startswith("/*", i):
+                    end = text.find("*/", i + 2)
+                    end = n if end < 0 else end + 2
+                    line += text.count("\n", i, end)
+                    i = end
+                elif text.startswith("//", i):
+                    while i < n and text[i] != "\n":
+                        i += 1
+                else:
+                    i += 1
+        elif text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+        elif text.startswith("/*", i):
+            # A comment is a blank: a directive may follow it.
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            line += text.count("\n", i, end)
+            i = end
+        else:
+            line_start = False
+            raw = RAW_STRING_RE.match(text, i) if c == "R" else None
+            if raw and (i == 0 or text[i - 1] not in IDENTIFIER_CHARS or
+                        text[i - 1] in "uUL8"):
+                end = text.find(")" + raw.group(1) + '"', raw.end())
+                end = n if end < 0 else end + len(raw.group(1)) + 2
+                line += text.count("\n", i, end)
+                i = end
+            elif c == '"' or (c == "'" and (i == 0 or text[i - 1] not in IDENTIFIER_CHARS)):
+                # A string or character literal (a ' after a digit or a
+                # letter separates digits: 1'000). Ends at its quote or,
+                # unterminated, at the end of the line.
+                i += 1
+                while i < n and text[i] != c and text[i] != "\n":
+                    if text.startswith("\\\n", i):
+                        line += 1
+                    i += 2 if text[i] == "\\" else 1
+                if i < n and text[i] == c:
+                    i += 1
+            else:
+                i += 1
 
 
 def resolve(root, includer, delimiter, name, include_dirs):

@@ -157,6 +157,17 @@ class CheckLayersTest(unittest.TestCase):
         code, output = self.run_check(files)
         self.assertEqual(code, 0, output)
 
+    def test_literals_and_comments_do_not_hide_includes(self):
+        files = dict(CLEAN)
+        files["src/base/status.cc"] = (
+            'const char* kGlob = "src/*";\nconst long kMany = 1\'000\'000;\n'
+            'const char* kRaw = R"x(/*)x";\n// "\n'
+            '/* one */ #include "src/top/top.h"\n')
+        code, output = self.run_check(files)
+        self.assertEqual(code, 1, output)
+        self.assertIn('src/base/status.cc:5: #include "src/top/top.h": layer base may not '
+                      "include layer top", output)
+
     def test_layer_may_name_only_layers_above_it(self):
         layers = LAYERS.replace("layer left: base", "layer left: base right")
         code, output = self.run_check(CLEAN, layers=layers)
