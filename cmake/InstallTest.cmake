@@ -72,9 +72,10 @@ foreach(file
     bin/ringfence
     include/ringfence/compartment.h
     include/ringfence/internal/thread_gate.h
-    include/ringfence/internal/module_abi.h
+    include/ringfence/internal/gate_abi.h
     share/ringfence/sdk/include/ringfence/module.h
     share/ringfence/sdk/include/ringfence/internal/module_abi.h
+    share/ringfence/sdk/include/ringfence/internal/gate_abi.h
     share/ringfence/sdk/runtime/module_shim.c
     share/ringfence/sdk/runtime/module_gate.h
     share/ringfence/sdk/runtime/native_services.c

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "ringfence/internal/module_abi.h"
+#include "ringfence/internal/gate_abi.h"
 
 namespace ringfence::internal {
 
