@@ -24,8 +24,10 @@ Result<uint64_t> CompartmentImpl::CallSlots(uint32_t index, const uint64_t* args
   WatchdogEntry watch;
   uint64_t saved_deadline = 0;
   ArmCall(frame, &watch, &saved_deadline);
+  FaultAction fault = FaultAction::kNone;
+  if (core_->fault_injector != nullptr) [[unlikely]] fault = InjectAtCrossing(index);
   uint64_t result = 0;
-  RunExport(index, args, &result);
+  RunExport(index, args, fault, &result);
   DisarmCall(frame, &watch, saved_deadline);
   if (frame.gate->thread.trap_kind != RF_TRAP_NONE) return TakeTrap(index, frame.outer_depth);
   LeaveCall(frame);
@@ -88,10 +90,9 @@ void CompartmentImpl::DisarmCall(const CallFrame& frame, WatchdogEntry* watch,
   if (frame.deadline_ns != 0) DisarmWatchdog(watch);
 }
 
-void CompartmentImpl::RunExport(uint32_t index, const uint64_t* args, uint64_t* result) {
+void CompartmentImpl::RunExport(uint32_t index, const uint64_t* args, FaultAction fault,
+                                uint64_t* result) {
   rf_thread* thread = &t_thread_gate.thread;
-  FaultAction fault = FaultAction::kNone;
-  if (core_->fault_injector != nullptr) [[unlikely]] fault = InjectAtCrossing(index);
   if (thread->trap_kind != RF_TRAP_NONE) return;
   if (module_->isolation() == Isolation::kProcess) {
     ProcessCall(core_, index, args, result);

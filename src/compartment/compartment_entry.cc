@@ -2,7 +2,7 @@
 // depth, waiting threads), the fast entry's out-of-line partner
 // (AfterLastLeave), and kills, which end whatever is inside. Enter is also
 // where the compartment restarts on demand: a call that finds the instance
-// dead starts a fresh one (CompartmentOptions::restart_on_demand).
+// dead has a fresh one started (RestartOnDemand, compartment_lifecycle.cc).
 #include <climits>
 
 #include <fmt/format.h>
@@ -111,18 +111,7 @@ Status CompartmentImpl::Enter(internal::ThreadGate& gate, uint64_t deadline_ns, 
                               "entered it is being unwound",
                               module_->name()));
   }
-  if (live_instance_ == nullptr && !options_.restart_on_demand) {
-    return Status(StatusCode::kUnavailable,
-                  fmt::format("module {} is dead and waits for its supervisor to restart it",
-                              module_->name()));
-  }
-  if (live_instance_ == nullptr) {
-    Status started = StartInstance(lock);
-    if (!started.ok()) {
-      if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
-      return started;
-    }
-  }
+  if (live_instance_ == nullptr) RF_RETURN_IF_ERROR(RestartOnDemand(lock));
   depth_.store(depth + 1, std::memory_order_relaxed);
   *outer_depth = depth;
   // The fast path skips CallSlots, where faults are injected.

@@ -8,8 +8,8 @@
 //                             call is armed: the watchdog, fault injection)
 //   compartment_trap.cc       where a trap becomes a value (TakeTrap, MakeTrap)
 //   compartment_lifecycle.cc  instances: Create, Instantiate, Discard,
-//                             Restart, StartInstance (where the compartment
-//                             decides to restart on demand)
+//                             Restart, StartInstance, RestartOnDemand (where
+//                             the compartment decides to restart)
 //   compartment_spare.cc      the warm spare
 //   compartment_links.cc, compartment_provide.cc, compartment_regions.cc
 //                             set-up
@@ -168,10 +168,11 @@ class CompartmentImpl : public CallEntry {
   // deadline the thread's for the call; DisarmCall undoes both.
   void ArmCall(const CallFrame& frame, WatchdogEntry* watch, uint64_t* saved_deadline);
   void DisarmCall(const CallFrame& frame, WatchdogEntry* watch, uint64_t saved_deadline);
-  // Runs export `index` on the live instance (or the worker process) under
-  // the fault injector's decision; the outcome is in *result or the
-  // thread's trap_kind.
-  void RunExport(uint32_t index, const uint64_t* args, uint64_t* result);
+  // Runs export `index` on the live instance (or the worker process) unless
+  // a trap is pending already, then carries out an injected trap (`fault`,
+  // InjectAtCrossing's decision); the outcome is in *result or the thread's
+  // trap_kind.
+  void RunExport(uint32_t index, const uint64_t* args, FaultAction fault, uint64_t* result);
   // Asks the fault injector about a call to export `index` and carries out
   // a hang or slow (a kill or deadline meanwhile leaves its kind pending in
   // the thread's trap_kind). Returns the action decided.
@@ -179,6 +180,11 @@ class CompartmentImpl : public CallEntry {
 
   // --- Instances (compartment_lifecycle.cc). ---
 
+  // For a call that found no live instance (entry_mutex_ held, nobody
+  // inside): kUnavailable without restart_on_demand (a supervisor restarts
+  // the compartment itself), else StartInstance, waking waiting threads if
+  // it failed. Errors: kUnavailable, kInstantiateFailed.
+  Status RestartOnDemand(std::unique_lock<std::mutex>& lock);
   // Makes a fresh instance, holding other threads off (depth_ at 1 while
   // the module's start-up code runs, entry_mutex_ released meanwhile);
   // depth_ is 0 again on return.

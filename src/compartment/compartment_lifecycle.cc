@@ -1,10 +1,11 @@
 // The instance lifecycle of a compartment: making the first instance
 // (Create), starting one (Instantiate, StartInstance), discarding it
-// (DiscardInstance) and making a fresh one (Restart). Where the compartment
-// itself decides to restart, on demand, is Enter (compartment_entry.cc),
-// which calls StartInstance here; a supervisor's restarts are in
-// src/supervisor.
+// (DiscardInstance) and making a fresh one: on request (Restart), or when a
+// call finds the instance dead (RestartOnDemand, from Enter: where the
+// compartment itself decides to restart). A supervisor's restarts are
+// decided in src/supervisor.
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <new>
 
@@ -234,6 +235,20 @@ Status CompartmentImpl::Restart() {
   Status started = StartInstance(lock);
   if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
   return started;
+}
+
+Status CompartmentImpl::RestartOnDemand(std::unique_lock<std::mutex>& lock) {
+  if (!options_.restart_on_demand) {
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("module {} is dead and waits for its supervisor to restart it",
+                              module_->name()));
+  }
+  Status started = StartInstance(lock);
+  if (!started.ok()) {
+    if (waiters_ > 0) internal::FutexWake(depth_, INT_MAX);
+    return started;
+  }
+  return Status::Ok();
 }
 
 Status CompartmentImpl::StartInstance(std::unique_lock<std::mutex>& lock) {
