@@ -51,22 +51,22 @@ install(EXPORT ringfenceTargets
         DESTINATION ${RINGFENCE_INSTALL_CMAKEDIR}
         COMPONENT ringfence)
 
-# Public headers. compartment.h includes ringfence/internal/thread_gate.h,
-# which includes ringfence/internal/module_abi.h (kept in the SDK, shared with
-# module code, with the headers it includes): they go beside thread_gate.h.
+# Public headers. The inline call path (ringfence/internal/thread_gate.h)
+# includes ringfence/internal/gate_abi.h (kept in the SDK, shared with module
+# code): it goes beside thread_gate.h. Nothing public includes module_abi.h
+# (nor, through it, wabt's wasm-rt.h).
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ringfence
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT ringfence
         FILES_MATCHING PATTERN "*.h")
-install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/module_abi.h
-              ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/frame_walk.h
-              ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/slots.h
+install(FILES ${PROJECT_SOURCE_DIR}/sdk/include/ringfence/internal/gate_abi.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ringfence/internal
         COMPONENT ringfence)
 
 # The module SDK, in the layout FindSdk() expects beside an installed binary.
 set(RINGFENCE_SDK_FILES
   include/ringfence/module.h
+  include/ringfence/internal/gate_abi.h
   include/ringfence/internal/module_abi.h
   include/ringfence/internal/frame_walk.h
   include/ringfence/internal/native_abi.h

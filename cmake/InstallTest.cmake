@@ -74,10 +74,10 @@ foreach(file
     include/ringfence/compartment.h
     include/ringfence/module_builder.h
     include/ringfence/internal/thread_gate.h
-    include/ringfence/internal/module_abi.h
-    include/ringfence/internal/frame_walk.h
+    include/ringfence/internal/gate_abi.h
     share/ringfence/sdk/include/ringfence/module.h
     share/ringfence/sdk/include/ringfence/internal/module_abi.h
+    share/ringfence/sdk/include/ringfence/internal/gate_abi.h
     share/ringfence/sdk/include/ringfence/internal/frame_walk.h
     share/ringfence/sdk/runtime/module_shim.c
     share/ringfence/sdk/runtime/module_gate.h

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringfence/compartment.h"
+#include "ringfence/internal/module_abi.h"
 #include "ringfence/module_file.h"
 #include "src/base/sha256.h"
 #include "src/module/module_file_format.h"

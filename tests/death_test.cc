@@ -11,6 +11,7 @@
 
 #include "ringfence/compartment.h"
 #include "ringfence/log.h"
+#include "src/compartment/compartment_impl.h"
 #include "tests/test_support.h"
 
 #if defined(__has_feature)
@@ -97,7 +98,8 @@ TEST_F(HostFaultDeathTest, HostWriteIntoTheWindowGuardFromAHostServiceKills) {
     PrepareToDie();
     auto compartment = CreateOrDie(LoadOrDie(ExampleModulePath("calc")));
     static uint8_t* guard = nullptr;
-    guard = compartment->memory()->data + (uint64_t{4} << 30);  // reserved, not accessible
+    guard = internal::ImplOf(*compartment).memory()->data +
+            (uint64_t{4} << 30);  // reserved, not accessible
     SetLogSink([](const LogRecord&) { *static_cast<volatile uint8_t*>(guard) = 1; });
     uint32_t buffer = static_cast<uint32_t>(compartment->Call<int32_t()>("buffer").value());
     if (!compartment->window().CopyIn(buffer, "x").ok()) _exit(10);
@@ -125,7 +127,7 @@ TEST_F(HostFaultDeathTest, HostWriteIntoTheWindowGuardOutsideAnyCallKills) {
   EXPECT_HOST_SEGFAULT_KILLS({
     PrepareToDie();
     auto compartment = CreateOrDie(LoadOrDie(ExampleModulePath("calc")));
-    volatile uint8_t* guard = compartment->memory()->data + (uint64_t{4} << 30);
+    volatile uint8_t* guard = internal::ImplOf(*compartment).memory()->data + (uint64_t{4} << 30);
     *guard = 1;
     _exit(11);
   });

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ringfence/internal/module_abi.h"
 #include "ringfence/module.h"
 #include "ringfence/module_builder.h"
 #include "ringfence/module_file.h"

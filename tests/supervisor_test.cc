@@ -13,6 +13,7 @@
 #include "ringfence/deadline.h"
 #include "ringfence/region.h"
 #include "ringfence/supervisor.h"
+#include "src/compartment/compartment_impl.h"
 #include "tests/test_support.h"
 
 namespace ringfence {
@@ -121,7 +122,7 @@ TEST_P(PolicyTest, DeathOfTheMiddleModule) {
   uint64_t serials[3];
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(modules[i]->Call<int32_t(int32_t)>("configure", 7 + i).ok());
-    serials[i] = modules[i]->compartment().instance_serial();
+    serials[i] = internal::ImplOf(modules[i]->compartment()).instance_serial();
   }
   Result<void> died = test.death == Death::kTrap
                           ? Result<void>(modules[1]->Call<int32_t()>("crash").status())
@@ -140,7 +141,7 @@ TEST_P(PolicyTest, DeathOfTheMiddleModule) {
     }
     ASSERT_TRUE(mode.ok()) << "module " << i << ": " << mode.status().ToString();
     EXPECT_EQ(mode.value(), 7 + i) << "state comes back by journal replay";
-    bool replaced = modules[i]->compartment().instance_serial() != serials[i];
+    bool replaced = internal::ImplOf(modules[i]->compartment()).instance_serial() != serials[i];
     EXPECT_EQ(replaced, test.replaced[i]) << "module " << "abc"[i];
   }
   EXPECT_EQ(modules[1]->state(), test.b_state);

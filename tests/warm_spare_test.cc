@@ -17,6 +17,7 @@
 #include "ringfence/log.h"
 #include "ringfence/module.h"
 #include "ringfence/region.h"
+#include "src/compartment/compartment_impl.h"
 #include "tests/process_figures.h"
 #include "tests/test_support.h"
 
@@ -55,7 +56,7 @@ std::shared_ptr<Region> CreateRegionOrDie(uint64_t size) {
 
 // Base of the live instance's window (changes at a swap), or null.
 const uint8_t* LiveBase(const Compartment& compartment) {
-  const wasm_rt_memory_t* memory = compartment.memory();
+  const wasm_rt_memory_t* memory = internal::ImplOf(compartment).memory();
   return memory != nullptr ? memory->data : nullptr;
 }
 
@@ -83,7 +84,7 @@ class WarmSpareTest : public ::testing::Test {
 
 TEST_F(WarmSpareTest, WithoutTheOptionThereIsNoSpare) {
   auto compartment = CreateOrDie(SpareModule());
-  EXPECT_FALSE(compartment->spare_ready());
+  EXPECT_FALSE(internal::ImplOf(*compartment).spare_ready());
   EXPECT_FALSE(compartment->WaitForSpare());
   const uint8_t* base = LiveBase(*compartment);
   ASSERT_TRUE(TrapDivide(*compartment));
@@ -149,7 +150,7 @@ TEST_F(WarmSpareTest, KillWithNobodyInsideSwapsAtTheNextCall) {
   EXPECT_EQ(Call32(*compartment, "bump"), 1);
   compartment->Kill();
   EXPECT_EQ(compartment->state(), Compartment::State::kDead);
-  EXPECT_EQ(compartment->memory(), nullptr);
+  EXPECT_EQ(internal::ImplOf(*compartment).memory(), nullptr);
   EXPECT_EQ(compartment->last_trap()->kind, TrapKind::kKilled);
   EXPECT_EQ(Call32(*compartment, "bump"), 1);
   EXPECT_NE(LiveBase(*compartment), first);

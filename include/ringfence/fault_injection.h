@@ -11,7 +11,8 @@
 //
 // Where faults happen:
 //  - Crossings: every call into a compartment from the host or from a linked
-//    module (Compartment::CallSlots, which every call with an injector takes).
+//    module (the compartment's full call path, which every call with an
+//    injector takes).
 //    The site is "module.export".
 //      trap: the export runs to completion, then the instance dies before
 //            its reply (trap kind injected): its side effects happened, the

@@ -182,8 +182,8 @@ class SupervisedModule {
   // Records a finished call for crash reports.
   void Remember(uint32_t export_index, uint64_t duration_ns, std::string outcome);
   std::vector<RecentCall> RecentCalls() const;
-  // The call's deadline (CLOCK_MONOTONIC ns, 0 = none): the thread's
-  // DeadlineScope, else the module's call_timeout from now.
+  // The call's deadline (CLOCK_MONOTONIC ns, 0 = none): the earlier of the
+  // thread's DeadlineScope and the module's call_timeout from now.
   uint64_t CallDeadline() const;
   std::optional<uint64_t> JournalKey(uint32_t export_index, const uint64_t* args,
                                      const CallOptions& options) const;

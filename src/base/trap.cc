@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "ringfence/internal/gate_abi.h"
+#include "src/base/trap_codes.h"
+
 namespace ringfence {
 
 std::string_view TrapKindName(TrapKind kind) {
@@ -26,6 +29,33 @@ std::string_view TrapKindName(TrapKind kind) {
   }
   return "unknown";
 }
+
+namespace internal {
+
+TrapKind TrapKindOf(uint32_t code) {
+  switch (code) {
+    case RF_TRAP_OOB: return TrapKind::kOutOfBounds;
+    case RF_TRAP_INT_OVERFLOW: return TrapKind::kIntegerOverflow;
+    case RF_TRAP_DIV_BY_ZERO: return TrapKind::kDivideByZero;
+    case RF_TRAP_INVALID_CONVERSION: return TrapKind::kInvalidConversion;
+    case RF_TRAP_UNREACHABLE: return TrapKind::kUnreachable;
+    case RF_TRAP_CALL_INDIRECT: return TrapKind::kIndirectCallMismatch;
+    case RF_TRAP_UNCAUGHT_EXCEPTION: return TrapKind::kUncaughtException;
+    case RF_TRAP_EXHAUSTION: return TrapKind::kStackExhausted;
+    case RF_TRAP_EXIT: return TrapKind::kExit;
+    case RF_TRAP_MEMORY_LIMIT: return TrapKind::kMemoryLimit;
+    case RF_TRAP_TIMEOUT: return TrapKind::kTimeout;
+    case RF_TRAP_KILLED: return TrapKind::kKilled;
+    case RF_TRAP_INJECTED: return TrapKind::kInjected;
+    case RF_TRAP_SIGNAL: return TrapKind::kSignal;
+    case RF_TRAP_SYSCALL: return TrapKind::kSyscallDenied;
+    case RF_TRAP_PROTOCOL: return TrapKind::kProtocolViolation;
+    case RF_TRAP_WORKER: return TrapKind::kWorkerFailed;
+  }
+  return TrapKind::kUnreachable;
+}
+
+}  // namespace internal
 
 std::string Trap::ToString() const {
   std::string text = fmt::format("trap: {}", TrapKindName(kind));

@@ -24,9 +24,11 @@
 #include "src/wasm/window_reservation.h"
 
 namespace ringfence {
-class Compartment;
 struct CompartmentOptions;
 class FaultInjector;
+namespace internal {
+class CompartmentImpl;
+}
 }
 
 namespace ringfence::internal {
@@ -40,7 +42,7 @@ struct LinkedImport {
 
 struct rf_import_context {
   const ringfence::Module* module = nullptr;
-  ringfence::Compartment* compartment = nullptr;
+  ringfence::internal::CompartmentImpl* compartment = nullptr;
   // Identifies this compartment as a lock owner (never 0, unique per process).
   uint32_t owner_id = 0;
   ringfence::internal::WindowReservation window;

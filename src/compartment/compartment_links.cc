@@ -1,35 +1,36 @@
-// Compartment::Link: wiring a module's imports to other modules' exports.
+// CompartmentImpl::Link: wiring a module's imports to other modules' exports.
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "ringfence/compartment.h"
 #include "src/compartment/compartment_core.h"
+#include "src/compartment/compartment_impl.h"
+#include "src/compartment/export_call.h"
 #include "src/services/host_imports.h"
 
-namespace ringfence {
+namespace ringfence::internal {
 
 namespace {
 
 Result<uint64_t> CallCompartment(void* compartment, uint32_t export_index, const uint64_t* args) {
-  return static_cast<Compartment*>(compartment)->CallSlots(export_index, args);
+  return static_cast<CompartmentImpl*>(compartment)->CallSlots(export_index, args);
 }
 
-internal::LinkTarget Direct(Compartment& target) { return {&target, &target, CallCompartment}; }
+LinkTarget Direct(CompartmentImpl& target) { return {&target, &target, CallCompartment}; }
 
 }  // namespace
 
-Status Compartment::Link(std::string_view import_module, std::string_view import_name,
-                         Compartment& target, std::string_view export_name) {
+Status CompartmentImpl::Link(std::string_view import_module, std::string_view import_name,
+                             CompartmentImpl& target, std::string_view export_name) {
   return LinkTo(import_module, import_name, Direct(target), export_name);
 }
 
-Status Compartment::LinkModule(std::string_view import_module, Compartment& target) {
+Status CompartmentImpl::LinkModule(std::string_view import_module, CompartmentImpl& target) {
   return LinkModuleTo(import_module, Direct(target));
 }
 
-Status Compartment::LinkTo(std::string_view import_module, std::string_view import_name,
-                           const internal::LinkTarget& target, std::string_view export_name) {
+Status CompartmentImpl::LinkTo(std::string_view import_module, std::string_view import_name,
+                               const LinkTarget& target, std::string_view export_name) {
   const std::vector<ImportInfo>& imports = module_->descriptor().imports;
   auto import = std::find_if(imports.begin(), imports.end(), [&](const ImportInfo& info) {
     return info.module == import_module && info.name == import_name;
@@ -41,7 +42,8 @@ Status Compartment::LinkTo(std::string_view import_module, std::string_view impo
                   fmt::format("module {} has no linkable import {}.{}", module_->name(),
                               import_module, import_name));
   }
-  StatusOr<uint32_t> export_index = target.compartment->CheckExport(export_name, import->signature);
+  StatusOr<uint32_t> export_index =
+      CheckExport(*target.compartment->module(), export_name, import->signature);
   if (!export_index.ok()) {
     return Status(export_index.status().code(),
                   fmt::format("cannot link {}'s import {}.{} {}: {}", module_->name(), import_module,
@@ -62,8 +64,8 @@ Status Compartment::LinkTo(std::string_view import_module, std::string_view impo
   return Status::Ok();
 }
 
-Status Compartment::LinkModuleTo(std::string_view import_module,
-                                 const internal::LinkTarget& target) {
+Status CompartmentImpl::LinkModuleTo(std::string_view import_module,
+                                     const LinkTarget& target) {
   bool any = false;
   for (const ImportInfo& import : module_->descriptor().imports) {
     if (import.module != import_module) continue;
@@ -77,4 +79,4 @@ Status Compartment::LinkModuleTo(std::string_view import_module,
   return Status::Ok();
 }
 
-}  // namespace ringfence
+}  // namespace ringfence::internal

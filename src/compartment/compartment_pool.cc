@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "src/compartment/compartment_impl.h"
+
 namespace ringfence {
 
 StatusOr<std::unique_ptr<CompartmentPool>> CompartmentPool::Create(
@@ -28,11 +30,11 @@ Compartment& CompartmentPool::Pick() {
   size_t home = std::hash<const void*>()(self) / alignof(std::max_align_t) % count;
   for (size_t i = 0; i < count; ++i) {
     Compartment& candidate = *compartments_[(home + i) % count];
-    if (candidate.fast_owner_.load(std::memory_order_relaxed) == self) return candidate;
+    if (internal::ImplOf(candidate).fast_owner() == self) return candidate;
   }
   for (size_t i = 0; i < count; ++i) {
     Compartment& candidate = *compartments_[(home + i) % count];
-    if (candidate.IdleFor(self)) return candidate;
+    if (internal::ImplOf(candidate).IdleFor(self)) return candidate;
   }
   return *compartments_[home];
 }

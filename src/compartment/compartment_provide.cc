@@ -1,12 +1,12 @@
-// Compartment::Provide: host locks a module opens by name (rf_lock_open),
+// CompartmentImpl::Provide: host locks a module opens by name (rf_lock_open),
 // and the name rules shared with MapRegion.
-#include "ringfence/compartment.h"
 #include "ringfence/lock.h"
 #include "src/compartment/compartment_core.h"
+#include "src/compartment/compartment_impl.h"
 
-namespace ringfence {
+namespace ringfence::internal {
 
-Status Compartment::CheckNewName(const std::string& name) const {
+Status CompartmentImpl::CheckNewName(const std::string& name) const {
   if (name.empty()) {
     return Status(StatusCode::kInvalidArgument,
                   "an object provided to module " + module_->name() + " needs a non-empty name");
@@ -19,7 +19,7 @@ Status Compartment::CheckNewName(const std::string& name) const {
   return Status::Ok();
 }
 
-Status Compartment::Provide(std::string name, std::shared_ptr<Lock> lock) {
+Status CompartmentImpl::Provide(std::string name, std::shared_ptr<Lock> lock) {
   RF_RETURN_IF_ERROR(CheckNewName(name));
   if (lock == nullptr) {
     return Status(StatusCode::kInvalidArgument, "Provide: no lock given for '" + name + "'");
@@ -32,4 +32,4 @@ Status Compartment::Provide(std::string name, std::shared_ptr<Lock> lock) {
   return Status::Ok();
 }
 
-}  // namespace ringfence
+}  // namespace ringfence::internal

@@ -1,4 +1,4 @@
-// Compartment::MapRegion: shared memory regions in a compartment's window.
+// CompartmentImpl::MapRegion: shared memory regions in a compartment's window.
 //
 // The region is mapped over the window's reservation, above the memory
 // limit. Restarts only reset pages below the memory's size, so the mapping
@@ -16,12 +16,12 @@
 
 #include <fmt/format.h>
 
-#include "ringfence/compartment.h"
 #include "ringfence/region.h"
 #include "src/compartment/compartment_core.h"
+#include "src/compartment/compartment_impl.h"
 #include "src/services/region_mapping.h"
 
-namespace ringfence {
+namespace ringfence::internal {
 namespace {
 
 constexpr uint64_t kWasm32Bytes = uint64_t{4} << 30;
@@ -32,7 +32,8 @@ Status Invalid(std::string message) {
 
 }  // namespace
 
-Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, uint64_t offset) {
+Status CompartmentImpl::MapRegion(std::string name, std::shared_ptr<Region> region,
+                                  uint64_t offset) {
   RF_RETURN_IF_ERROR(CheckNewName(name));
   if (region == nullptr) return Invalid(fmt::format("no region given for '{}'", name));
   if (offset % Region::kGranuleBytes != 0) {
@@ -91,4 +92,4 @@ Status Compartment::MapRegion(std::string name, std::shared_ptr<Region> region, 
   return Status::Ok();
 }
 
-}  // namespace ringfence
+}  // namespace ringfence::internal

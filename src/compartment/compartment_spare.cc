@@ -14,18 +14,18 @@
 #include <mutex>
 #include <utility>
 
-#include "ringfence/compartment.h"
 #include "src/compartment/compartment_core.h"
+#include "src/compartment/compartment_impl.h"
 #include "src/compartment/spare_maker.h"
 #include "src/gate/futex.h"
 
-namespace ringfence {
+namespace ringfence::internal {
 
-bool Compartment::spare_ready() const {
+bool CompartmentImpl::spare_ready() const {
   return spare_state_.load(std::memory_order_acquire) == kSpareReady;
 }
 
-bool Compartment::WaitForSpare() {
+bool CompartmentImpl::WaitForSpare() {
   if (!options_.warm_spare) return false;
   for (;;) {
     uint32_t state = spare_state_.load(std::memory_order_acquire);
@@ -34,7 +34,7 @@ bool Compartment::WaitForSpare() {
   }
 }
 
-bool Compartment::SwapInSpare() {
+bool CompartmentImpl::SwapInSpare() {
   if (!options_.warm_spare || spare_state_.load(std::memory_order_acquire) != kSpareReady) {
     return false;
   }
@@ -51,7 +51,7 @@ bool Compartment::SwapInSpare() {
   return true;
 }
 
-void Compartment::RemakeSpare() {
+void CompartmentImpl::RemakeSpare() {
   uint32_t state = spare_state_.load(std::memory_order_acquire);
   if (state == kSpareMaking) return;  // queued: it will see the current set-up
   if (state == kSpareReady) ReleaseCore(spare_core_);
@@ -59,11 +59,11 @@ void Compartment::RemakeSpare() {
   internal::QueueSpareJob(spare_job_.get());
 }
 
-void Compartment::SpareSetUpChanged() {
+void CompartmentImpl::SpareSetUpChanged() {
   if (options_.warm_spare) RemakeSpare();
 }
 
-void Compartment::PrepareSpare() {
+void CompartmentImpl::PrepareSpare() {
   std::lock_guard lock(spare_mutex_);
   rf_import_context* core = spare_core_;
   core->kill_kind.store(RF_TRAP_NONE);
@@ -79,7 +79,7 @@ void Compartment::PrepareSpare() {
   internal::FutexWake(spare_state_, INT_MAX);
 }
 
-void Compartment::DestroySpare() {
+void CompartmentImpl::DestroySpare() {
   if (!options_.warm_spare) return;
   spare_cancelled_.store(true);
   // Ends a start-up waiting in a host service (a lock, a sleep): it unwinds
@@ -92,4 +92,4 @@ void Compartment::DestroySpare() {
   spare_core_ = nullptr;
 }
 
-}  // namespace ringfence
+}  // namespace ringfence::internal

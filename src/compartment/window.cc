@@ -5,13 +5,14 @@
 #include <fmt/format.h>
 
 #include "ringfence/compartment.h"
+#include "src/compartment/compartment_impl.h"
 
 namespace ringfence {
 namespace {
 
 // Host pointer to [offset, offset + length) of the memory, or an error.
 StatusOr<uint8_t*> Range(const Compartment& compartment, uint64_t offset, uint64_t length) {
-  const wasm_rt_memory_t* memory = compartment.memory();
+  const wasm_rt_memory_t* memory = internal::ImplOf(compartment).memory();
   uint64_t size = memory != nullptr ? memory->size : 0;
   if (offset > size || length > size - offset) {
     return Status(StatusCode::kInvalidArgument,
@@ -24,7 +25,7 @@ StatusOr<uint8_t*> Range(const Compartment& compartment, uint64_t offset, uint64
 }  // namespace
 
 uint64_t Window::size() const {
-  const wasm_rt_memory_t* memory = compartment_->memory();
+  const wasm_rt_memory_t* memory = internal::ImplOf(*compartment_).memory();
   return memory != nullptr ? memory->size : 0;
 }
 

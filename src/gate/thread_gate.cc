@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "ringfence/internal/module_abi.h"
 #include "ringfence/status.h"
 #include "src/gate/fault_handler.h"
 

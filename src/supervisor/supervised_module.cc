@@ -10,6 +10,9 @@
 #include "ringfence/internal/thread_gate.h"
 #include "ringfence/module_file.h"
 #include "ringfence/supervisor.h"
+#include "src/compartment/call_deadline.h"
+#include "src/compartment/compartment_impl.h"
+#include "src/compartment/export_call.h"
 #include "src/gate/futex.h"
 #include "src/supervisor/journal.h"
 #include "src/supervisor/restart_history.h"
@@ -83,17 +86,14 @@ SupervisedModule::SupervisedModule(Supervisor* supervisor, std::string name,
       history_(std::make_unique<internal::RestartHistory>()),
       journal_(std::make_unique<internal::Journal>(options.journal_limit)),
       recent_(options.recent_calls) {
-  serving_instance_ = compartment_->instance_serial();
+  serving_instance_ = internal::ImplOf(*compartment_).instance_serial();
 }
 
 SupervisedModule::~SupervisedModule() = default;
 
 uint64_t SupervisedModule::CallDeadline() const {
-  uint64_t scoped = internal::CurrentThreadGate()->deadline_ns;
-  if (scoped != 0) return scoped;
-  auto timeout = options_.compartment.call_timeout;
-  if (timeout.count() == 0) return 0;
-  return internal::MonotonicNs() + static_cast<uint64_t>(timeout.count());
+  return internal::DeadlineFrom(internal::CurrentThreadGate()->deadline_ns,
+                                options_.compartment.call_timeout);
 }
 
 std::optional<uint64_t> SupervisedModule::JournalKey(uint32_t export_index, const uint64_t* args,
@@ -154,7 +154,8 @@ Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, cons
       }
     }
     uint64_t start = internal::MonotonicNs();
-    Result<uint64_t> result = compartment_->CallSlots(export_index, args, instance);
+    Result<uint64_t> result =
+        internal::ImplOf(*compartment_).CallSlots(export_index, args, instance);
     uint64_t took = internal::MonotonicNs() - start;
     metrics_.call_latency.Record(took);
     if (!result.failed() && ++runs == 2 && call_class == CallClass::kNeither) {
@@ -171,7 +172,7 @@ Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, cons
     }
     state_call.Release();
     if (result.failed()) {
-      uint64_t serial = compartment_->instance_serial();
+      uint64_t serial = internal::ImplOf(*compartment_).instance_serial();
       if (result.status().code() == StatusCode::kUnavailable && serial != instance) {
         // The call did not run: the instance it was admitted to died or was
         // replaced before it got in. Report the death if nobody has.
@@ -201,24 +202,9 @@ Result<uint64_t> SupervisedModule::CallUntilAnswered(uint32_t export_index, cons
 Result<std::optional<Value>> SupervisedModule::CallDynamic(std::string_view name,
                                                            std::span<const Value> args,
                                                            const CallOptions& options) {
-  const Module& module = compartment_->module();
-  std::optional<uint32_t> index = module.FindExport(name);
-  if (!index) return compartment_->CallDynamic(name, args).status();  // its kNotFound
-  const Signature& signature = module.descriptor().exports[*index].signature;
-  bool types_match = args.size() == signature.params.size();
-  for (size_t i = 0; types_match && i < args.size(); ++i) {
-    types_match = args[i].type == signature.params[i];
-  }
-  if (!types_match) {
-    return Status(StatusCode::kInvalidArgument,
-                  fmt::format("export {}.{} takes {}", name_, name, signature.ToString()));
-  }
-  std::vector<uint64_t> slots(args.size() + 1);
-  for (size_t i = 0; i < args.size(); ++i) slots[i] = args[i].bits;
-  Result<uint64_t> result = CallSlots(*index, slots.data(), options);
-  if (result.failed()) return result.status();
-  if (!signature.result) return std::optional<Value>();
-  return std::optional<Value>(Value{*signature.result, result.value()});
+  return internal::CallDynamic(
+      compartment_->module(), name_, name, args,
+      [&](uint32_t index, const uint64_t* slots) { return CallSlots(index, slots, options); });
 }
 
 Status SupervisedModule::Admit(uint64_t deadline_ns, uint64_t* incarnation, uint64_t* instance) {
@@ -278,7 +264,7 @@ Status SupervisedModule::Admit(uint64_t deadline_ns, uint64_t* incarnation, uint
 }
 
 Status SupervisedModule::RestartNow(std::unique_lock<std::mutex>& lock) {
-  if (compartment_->InsideOnThisThread()) {
+  if (internal::ImplOf(*compartment_).InsideOnThisThread()) {
     return Status(StatusCode::kUnavailable,
                   fmt::format("module {} died under a call this thread still has open in it; it "
                               "restarts once that call has unwound",
@@ -311,7 +297,7 @@ Status SupervisedModule::RestartNow(std::unique_lock<std::mutex>& lock) {
   }
   if (!trap) {
     state_ = State::kRunning;
-    serving_instance_ = compartment_->instance_serial();
+    serving_instance_ = internal::ImplOf(*compartment_).instance_serial();
     ++restarts_;
     metrics_.restarts.Add();
     metrics_.restart_time.Record(took);
@@ -338,7 +324,8 @@ std::optional<Trap> SupervisedModule::Replay() {
   if (entries.empty()) return std::nullopt;
   uint64_t start = internal::MonotonicNs();
   for (const internal::Journal::Entry& entry : entries) {
-    Result<uint64_t> result = compartment_->CallSlots(entry.export_index, entry.args.data());
+    Result<uint64_t> result =
+        internal::ImplOf(*compartment_).CallSlots(entry.export_index, entry.args.data());
     metrics_.replayed_calls.Add();
     if (result.trapped()) return result.trap();
     if (result.failed()) return DeathWithoutTrap(*compartment_);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "src/compartment/compartment_impl.h"
 #include "src/supervisor/group_node.h"
 #include "src/supervisor/journal.h"
 #include "src/supervisor/restart_history.h"
@@ -156,11 +157,11 @@ std::vector<SupervisedModule*> Supervisor::modules() const {
 
 Status Supervisor::Link(SupervisedModule& importer, std::string_view import_module,
                         SupervisedModule& target) {
-  internal::LinkTarget route{target.compartment_.get(), &target,
+  internal::LinkTarget route{&internal::ImplOf(*target.compartment_), &target,
                              [](void* object, uint32_t index, const uint64_t* args) {
                                return static_cast<SupervisedModule*>(object)->CallSlots(index, args);
                              }};
-  return importer.compartment_->LinkModuleTo(import_module, route);
+  return internal::ImplOf(*importer.compartment_).LinkModuleTo(import_module, route);
 }
 
 bool Supervisor::HandleDeathLocked(SupervisedModule& module, uint64_t incarnation,

@@ -1,5 +1,5 @@
-// Per-thread gate state. Internal: used by the inline call path in
-// compartment.h; not part of the API.
+// Per-thread gate state. Internal: used by the inline call path
+// (typed_export.h, internal/fast_call.h); not part of the API.
 #ifndef RINGFENCE_INTERNAL_THREAD_GATE_H_
 #define RINGFENCE_INTERNAL_THREAD_GATE_H_
 
@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "ringfence/internal/module_abi.h"
+#include "ringfence/internal/gate_abi.h"
 
 namespace ringfence::internal {
 
